@@ -1,0 +1,59 @@
+"""minigan: Generative Adversarial Networks from scratch, for reading and running.
+
+The package is layered; each layer imports only the ones before it:
+
+    backend -> autograd -> functions -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> cli
+
+Start reading at ``minigan/backend.py`` (which array library runs the code),
+then ``minigan/autograd.py`` (Tensor and backpropagation).
+
+Public API at this level::
+
+    import minigan
+    import minigan.functions as F
+
+    x = minigan.tensor([[1.0, 2.0]], requires_grad=True)
+    y = F.tanh(x @ x.T).sum()
+    y.backward()                     # x.grad now holds dy/dx
+    minigan.gradcheck(lambda x: F.tanh(x * x), [x64], order=2)
+"""
+
+from minigan import functions
+from minigan.autograd import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad, tensor
+from minigan.backend import (
+    Backend,
+    BackendError,
+    Generator,
+    default_dtype,
+    get_backend,
+    set_backend,
+    set_default_dtype,
+    to_numpy,
+    use_backend,
+)
+from minigan.gradcheck import GradcheckError, gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Function",
+    "Generator",
+    "GradcheckError",
+    "Tensor",
+    "__version__",
+    "default_dtype",
+    "enable_grad",
+    "functions",
+    "get_backend",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_backend",
+    "set_default_dtype",
+    "tensor",
+    "to_numpy",
+    "use_backend",
+]

@@ -1,0 +1,410 @@
+"""The autograd engine: Tensor, Function and the backward pass.
+
+A :class:`Tensor` wraps an array of the active backend. When an operation is
+applied to tensors that require gradients, the :class:`Function` that computed
+the result is recorded as the result's ``creator``; the functions and tensors
+form a graph. ``loss.backward()`` walks that graph from the loss back to the
+leaves in reverse topological order and applies the chain rule:
+
+    dL/dx = sum over every use of x of  (dL/dy * dy/dx)
+
+Each primitive's ``backward`` is written with minigan's own differentiable
+functions (not raw arrays), so when ``create_graph=True`` the backward pass is
+itself recorded as a graph and can be differentiated again. That is how
+second derivatives, and so the WGAN-GP gradient penalty, come for free.
+
+Only one piece of global state exists: the grad-mode switch, scoped by
+:func:`no_grad` / :func:`enable_grad`.
+
+Read next: ``minigan/functions/basic.py`` (the primitives: add, mul, matmul, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from minigan import backend as B
+
+__all__ = ["Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad", "tensor"]
+
+# ----------------------------------------------------------------------------
+# Grad mode: the one scoped global switch.
+# ----------------------------------------------------------------------------
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded for backpropagation."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Inside ``with no_grad():`` no graph is recorded (inference, optimizer updates)."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Inside ``with enable_grad():`` graphs are recorded even within ``no_grad``."""
+    return _grad_mode(True)
+
+
+# ----------------------------------------------------------------------------
+# Tensor
+# ----------------------------------------------------------------------------
+class Tensor:
+    """An array plus what autograd needs to know about it.
+
+    Attributes:
+        data: the array (NumPy, CuPy or array-api-strict, per the backend).
+        grad: the accumulated gradient (a Tensor) after ``backward()``, or None.
+        requires_grad: whether gradients flow to this tensor.
+        creator: the :class:`Function` that produced it; None for leaves
+            (inputs and parameters).
+
+    Arithmetic operators and methods such as ``sum``/``reshape`` are attached in
+    ``minigan/functions/basic.py``, next to the primitives they call.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "__weakref__")
+    # Make `numpy_array * tensor` call Tensor.__rmul__ instead of NumPy's broadcasting.
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not hasattr(data, "__array_namespace__"):
+            data = B.asarray(data)  # lists, Python/NumPy scalars, host arrays
+        self.data = data
+        self.grad: Tensor | None = None
+        self.requires_grad = requires_grad
+        self.creator: Function | None = None
+        self.name = name
+
+    # -- array-like properties ---------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.data.shape:
+            n *= d
+        return n
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Tensor({B.to_numpy(self.data)!r}{extra}{name})"
+
+    # -- conversions -----------------------------------------------------------
+    def numpy(self) -> Any:
+        """A host NumPy copy of the data (moves it off the GPU if needed)."""
+        return B.to_numpy(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return B.to_numpy(self.data).reshape(-1)[0].item()
+
+    def detach(self) -> Tensor:
+        """A tensor that shares the data but is cut out of the graph.
+
+        Used in the GAN discriminator step: ``D(G(z).detach())`` trains D without
+        sending any gradient into G.
+        """
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (only on leaves) and return self."""
+        if not self.is_leaf and not flag:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        self.requires_grad = flag
+        return self
+
+    # -- backward --------------------------------------------------------------
+    def backward(
+        self,
+        grad: Tensor | Any | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: the gradient flowing into ``self``; defaults to 1 for a scalar.
+            retain_graph: keep the graph so ``backward`` can run again
+                (defaults to ``create_graph``).
+            create_graph: record the backward pass itself, so the gradients can
+                be differentiated again (second derivatives, gradient penalties).
+        """
+        _run_backward([self], [grad], create_graph, retain_graph, targets=None)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Create a leaf Tensor from host data (list, NumPy array, scalar) on the active backend.
+
+    Floats become the default float dtype (float32) unless ``dtype`` is given.
+    """
+    return Tensor(B.asarray(data, dtype=dtype), requires_grad=requires_grad)
+
+
+# ----------------------------------------------------------------------------
+# Function
+# ----------------------------------------------------------------------------
+class Function:
+    """A differentiable primitive with one output.
+
+    Subclasses implement
+
+    - ``forward(*arrays) -> array``: the computation on raw arrays;
+    - ``backward(gy: Tensor) -> grad or tuple of grads``: one gradient per input
+      (None where no gradient flows), written with minigan functions on the
+      Tensors in ``self.inputs`` so that it is itself differentiable.
+
+    Inputs may be Tensors or constants (Python numbers, arrays); constants get no
+    gradient. ``self.needs_input_grad[i]`` tells backward which gradients are
+    wanted, so expensive ones can be skipped.
+    """
+
+    inputs: tuple[Any, ...] | None
+    output: weakref.ref | None
+    needs_input_grad: tuple[bool, ...]
+
+    def __call__(self, *inputs: Any) -> Tensor:
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        y = self.forward(*arrays)
+        if not hasattr(y, "__array_namespace__") or y.ndim == 0:
+            y = B.xp().asarray(y)  # NumPy reductions return scalars; keep 0-d arrays
+        out = Tensor(y)
+        if _grad_enabled:
+            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            if any(needs):
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                # A weak reference: the graph must not keep outputs alive by itself.
+                self.output = weakref.ref(out)
+                out.creator = self
+                out.requires_grad = True
+        return out
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, gy: Tensor) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+# ----------------------------------------------------------------------------
+# The backward pass
+# ----------------------------------------------------------------------------
+def _topological_order(roots: Sequence[Tensor]) -> list[Function]:
+    """Functions reachable from ``roots``, each listed before the functions that
+    created its inputs (so every output gradient is complete when it is used)."""
+    order: list[Function] = []
+    visited: set[int] = set()
+    for root in roots:
+        if root.creator is None or id(root.creator) in visited:
+            continue
+        # Iterative post-order DFS (graphs can be deeper than Python's recursion limit).
+        stack: list[tuple[Function, bool]] = [(root.creator, False)]
+        while stack:
+            f, expanded = stack.pop()
+            if expanded:
+                order.append(f)
+                continue
+            if id(f) in visited:
+                continue
+            visited.add(id(f))
+            if f.inputs is None:
+                raise RuntimeError(
+                    "backward through a graph that was already freed: pass "
+                    "retain_graph=True to the first backward() or grad() call"
+                )
+            stack.append((f, True))
+            for x in f.inputs:
+                if isinstance(x, Tensor) and x.creator is not None and id(x.creator) not in visited:
+                    stack.append((x.creator, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(grads: dict[int, Tensor], x: Tensor, g: Tensor) -> None:
+    """Gradient accumulation on fan-out: a tensor used twice gets the sum."""
+    previous = grads.get(id(x))
+    grads[id(x)] = g if previous is None else previous + g
+
+
+def _as_grad(g: Any, like: Tensor) -> Tensor:
+    if g is None:
+        return Tensor(B.xp().ones_like(like.data))
+    g = g if isinstance(g, Tensor) else Tensor(g)
+    if g.shape != like.shape:
+        raise ValueError(f"gradient of shape {g.shape} given for a tensor of shape {like.shape}")
+    return g
+
+
+def _run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    create_graph: bool,
+    retain_graph: bool | None,
+    targets: Sequence[Tensor] | None,
+) -> dict[int, Tensor]:
+    """Propagate gradients from ``roots`` to the leaves (or to ``targets``).
+
+    With ``targets=None`` gradients are accumulated into ``leaf.grad``;
+    otherwise they are returned in a dict keyed by ``id(target)``.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    for root, g in zip(roots, root_grads):
+        if not root.requires_grad:
+            raise RuntimeError("backward of a tensor that does not require grad (no graph was recorded)")
+        if g is None and root.size != 1:
+            raise RuntimeError(f"backward of a non-scalar tensor of shape {root.shape} needs a grad argument")
+
+    order = _topological_order(roots)
+    target_ids = None if targets is None else {id(t) for t in targets}
+    if target_ids is not None:
+        reaches = _functions_reaching(order, target_ids)
+    else:
+        leaves = _leaves(roots, order)  # found before the graph is freed below
+
+    grads: dict[int, Tensor] = {}
+    found: dict[int, Tensor] = {}
+    with _grad_mode(create_graph):
+        for root, g in zip(roots, root_grads):
+            _accumulate(grads, root, _as_grad(g, root))
+        # Hold every intermediate output while its gradient is pending: freeing a
+        # function's inputs below may drop the last other reference to one.
+        alive = [f.output() for f in order]
+        for i, f in enumerate(order):
+            y, alive[i] = alive[i], None
+            gy = grads.pop(id(y), None) if y is not None else None
+            if target_ids is not None and y is not None and id(y) in target_ids and gy is not None:
+                found[id(y)] = gy
+            if gy is not None and (target_ids is None or id(f) in reaches):
+                if target_ids is not None:
+                    f.needs_input_grad = tuple(
+                        isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches)
+                        for x in f.inputs
+                    )
+                gxs = f.backward(gy)
+                if not isinstance(gxs, tuple):
+                    gxs = (gxs,)
+                for x, gx in zip(f.inputs, gxs):
+                    if gx is not None and isinstance(x, Tensor) and x.requires_grad:
+                        _accumulate(grads, x, gx)
+            if not retain_graph:
+                f.inputs = None  # free the saved tensors: the graph is consumed
+
+        # What is left in `grads` belongs to leaves (or to roots that are leaves).
+        if target_ids is not None:
+            for key, g in grads.items():
+                if key in target_ids and key not in found:
+                    found[key] = g
+            return found
+        for x in leaves:
+            g = grads.get(id(x))
+            if g is None:
+                continue
+            x.grad = g if x.grad is None else x.grad + g
+    return found
+
+
+def _leaves(roots: Sequence[Tensor], order: Sequence[Function]) -> list[Tensor]:
+    seen: dict[int, Tensor] = {}
+    for r in roots:
+        if r.creator is None:
+            seen[id(r)] = r
+    for f in order:
+        for x in f.inputs or ():
+            if isinstance(x, Tensor) and x.creator is None and x.requires_grad:
+                seen[id(x)] = x
+    return list(seen.values())
+
+
+def _functions_reaching(order: Sequence[Function], target_ids: set[int]) -> set[int]:
+    """ids of the functions from which some target can be reached (the rest is pruned)."""
+    reaches: set[int] = set()
+    for f in reversed(order):  # creators of f's inputs come before f here
+        for x in f.inputs:
+            if isinstance(x, Tensor) and (
+                id(x) in target_ids or (x.creator is not None and id(x.creator) in reaches)
+            ):
+                reaches.add(id(f))
+                break
+    return reaches
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any | Sequence[Any] | None = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+    allow_unused: bool = False,
+) -> list[Tensor | None]:
+    """Gradients of ``outputs`` with respect to ``inputs``, like ``torch.autograd.grad``.
+
+    Unlike ``backward`` this does not touch ``.grad``; it returns one gradient
+    per input. With ``create_graph=True`` the returned gradients are part of a
+    new graph, so a function of them (e.g. the WGAN-GP penalty
+    ``(||grad_x D(x)|| - 1)^2``) can be backpropagated again.
+
+    Only the part of the graph that leads to ``inputs`` is traversed.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    for x in inputs:
+        if not x.requires_grad:
+            raise RuntimeError("grad() with respect to a tensor that does not require grad")
+    # Gradients of inputs that are themselves among the outputs start with grad_outputs.
+    found = _run_backward(outputs, grad_outputs, create_graph, retain_graph, targets=inputs)
+    result: list[Tensor | None] = []
+    for x in inputs:
+        g = found.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "one of the inputs is not used to compute the outputs; pass allow_unused=True to get None"
+            )
+        result.append(g)
+    return result

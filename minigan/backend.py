@@ -1,0 +1,279 @@
+"""The one place that chooses the array library.
+
+minigan computes on whatever *array namespace* is active:
+
+- ``"numpy"``  : NumPy on the CPU (the default);
+- ``"cupy"``   : CuPy on an NVIDIA GPU (``pip install minigan[gpu]``);
+- ``"strict"`` : ``array_api_strict``, a CPU namespace that refuses everything a
+  GPU array would refuse (mixing in host NumPy arrays, NumPy-only functions,
+  implicit conversions). The test-suite runs on it so that every op is proven
+  backend-clean without needing a GPU.
+
+This is the only module in the package that imports an array library. Op code
+asks for the namespace with :func:`xp` and uses only functions of the Python
+array API standard, so the same code runs on all three.
+
+Everything the namespaces do *not* share lives here too: moving data to the
+host (:func:`to_numpy`), building arrays from host data (:func:`asarray`),
+seeded random numbers (:class:`Generator`) and the default float dtype.
+
+Read next: ``minigan/autograd.py`` (the Tensor and the backward pass).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Generator",
+    "asarray",
+    "default_dtype",
+    "float_dtype",
+    "get_backend",
+    "set_backend",
+    "set_default_dtype",
+    "to_numpy",
+    "use_backend",
+    "xp",
+]
+
+BACKEND_NAMES = ("numpy", "cupy", "strict")
+
+
+class BackendError(RuntimeError):
+    """Raised when a backend cannot be selected (unknown name, no GPU, ...)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace plus its name.
+
+    Attributes:
+        name: ``"numpy"``, ``"cupy"`` or ``"strict"``.
+        xp: the array namespace module (``numpy``, ``cupy`` or ``array_api_strict``).
+    """
+
+    name: str
+    xp: ModuleType
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+
+def _load(name: str) -> Backend:
+    """Import the namespace for ``name``; raise a BackendError naming the cause."""
+    if name == "numpy":
+        return Backend("numpy", np)
+    if name == "strict":
+        try:
+            import array_api_strict
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise BackendError(
+                "backend 'strict' needs the array-api-strict package: "
+                "pip install 'minigan[test]'"
+            ) from e
+        return Backend("strict", array_api_strict)
+    if name == "cupy":
+        try:
+            import cupy
+        except ImportError as e:
+            raise BackendError(
+                "backend 'cupy' needs CuPy, which is not installed: "
+                "pip install 'minigan[gpu]' (needs an NVIDIA GPU with CUDA 12)"
+            ) from e
+        try:
+            n_gpus = cupy.cuda.runtime.getDeviceCount()
+        except Exception as e:  # CUDA driver missing or broken
+            raise BackendError(
+                f"backend 'cupy': CuPy is installed but no CUDA GPU is usable ({e}). "
+                "Use set_backend('numpy') on a machine without a GPU."
+            ) from e
+        if n_gpus == 0:
+            raise BackendError("backend 'cupy': CuPy found no CUDA GPU on this machine.")
+        return Backend("cupy", cupy)
+    raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+
+
+def _initial_backend() -> Backend:
+    name = os.environ.get("MINIGAN_BACKEND", "numpy").strip().lower() or "numpy"
+    return _load(name)
+
+
+# The active backend and default float dtype. Changed only through
+# set_backend/use_backend and set_default_dtype/default_dtype below.
+_active: Backend = _initial_backend()
+_float_name: str = "float32"
+
+
+def get_backend() -> Backend:
+    """Return the active :class:`Backend`."""
+    return _active
+
+
+def xp() -> ModuleType:
+    """Return the active array namespace (what op code calls functions on)."""
+    return _active.xp
+
+
+def set_backend(name: str) -> Backend:
+    """Make ``name`` (``"numpy"``, ``"cupy"`` or ``"strict"``) the active backend.
+
+    Tensors created before the switch keep their arrays; move modules with
+    ``module.to(name)``. Returns the new backend.
+    """
+    global _active
+    _active = _load(name)
+    return _active
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[Backend]:
+    """Use backend ``name`` inside a ``with`` block, then restore the previous one."""
+    global _active
+    previous = _active
+    _active = _load(name)
+    try:
+        yield _active
+    finally:
+        _active = previous
+
+
+def float_dtype() -> Any:
+    """The default float dtype of the active namespace (float32 unless changed)."""
+    return getattr(_active.xp, _float_name)
+
+
+def set_default_dtype(name: str) -> None:
+    """Set the default float dtype: ``"float32"`` (training) or ``"float64"`` (gradient checks)."""
+    global _float_name
+    if name not in ("float32", "float64"):
+        raise ValueError(f"default dtype must be 'float32' or 'float64', not {name!r}")
+    _float_name = name
+
+
+@contextlib.contextmanager
+def default_dtype(name: str) -> Iterator[None]:
+    """Use ``name`` as the default float dtype inside a ``with`` block."""
+    global _float_name
+    previous = _float_name
+    set_default_dtype(name)
+    try:
+        yield
+    finally:
+        _float_name = previous
+
+
+def asarray(data: Any, dtype: Any = None) -> Any:
+    """Build an array of the active namespace from host data (lists, NumPy arrays, scalars).
+
+    ``dtype`` may be a dtype of the active namespace or a name such as
+    ``"float32"``. Python floats and float NumPy arrays become the default float
+    dtype unless ``dtype`` says otherwise.
+    """
+    ns = _active.xp
+    if isinstance(dtype, str):
+        dtype = getattr(ns, dtype)
+    if dtype is None and _is_float_host(data):
+        dtype = float_dtype()
+    if _active.name == "strict" and isinstance(data, (np.ndarray, np.generic)):
+        # array_api_strict takes NumPy input through the buffer protocol only.
+        data = np.ascontiguousarray(data)
+    return ns.asarray(data, dtype=dtype)
+
+
+def _is_float_host(data: Any) -> bool:
+    if isinstance(data, float):
+        return True
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype.kind == "f"
+    if isinstance(data, (list, tuple)):
+        return np.asarray(data).dtype.kind == "f"
+    return False
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """Copy ``array`` (of any backend, or a Tensor) to a host NumPy array."""
+    array = getattr(array, "data", array) if not isinstance(array, np.ndarray) else array
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__"):
+        return array.get()  # CuPy: device -> host
+    return np.asarray(array)
+
+
+def namespace_of(array: Any) -> str:
+    """Name of the backend an array belongs to (``"numpy"``, ``"cupy"``, ``"strict"``)."""
+    module = type(array).__module__
+    if module.startswith("numpy"):
+        return "numpy"
+    if module.startswith("cupy"):
+        return "cupy"
+    if module.startswith("array_api_strict"):
+        return "strict"
+    raise TypeError(f"not an array of a known backend: {type(array).__name__}")
+
+
+class Generator:
+    """A seeded random number generator that produces arrays on the active backend.
+
+    Numbers are drawn on the host with NumPy's PCG64 and then moved to the
+    backend, so a given seed gives bit-identical parameters on NumPy, CuPy and
+    the strict backend (a model is reproducible whatever device it runs on).
+
+    Example::
+
+        rng = minigan.Generator(0)
+        w = rng.normal((3, 4), std=0.02)   # array of the active backend
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+
+    # -- draws ---------------------------------------------------------------
+    def normal(self, shape: tuple[int, ...], mean: float = 0.0, std: float = 1.0, dtype: Any = None) -> Any:
+        """Normal(mean, std) samples of ``shape``."""
+        host = self._rng.standard_normal(shape, dtype=np.float64) * std + mean
+        return asarray(host, dtype=dtype or float_dtype())
+
+    def uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0, dtype: Any = None) -> Any:
+        """Uniform[low, high) samples of ``shape``."""
+        host = self._rng.uniform(low, high, size=shape)
+        return asarray(host, dtype=dtype or float_dtype())
+
+    def bernoulli(self, shape: tuple[int, ...], p: float, dtype: Any = None) -> Any:
+        """0/1 samples that are 1 with probability ``p`` (as floats, ready to multiply)."""
+        host = (self._rng.random(shape) < p).astype(np.float64)
+        return asarray(host, dtype=dtype or float_dtype())
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
+        """Integers in [low, high) of ``shape`` (int64)."""
+        return asarray(self._rng.integers(low, high, size=shape, dtype=np.int64))
+
+    def permutation(self, n: int) -> Any:
+        """A random permutation of ``0..n-1`` as a host integer array (for batching)."""
+        return self._rng.permutation(n)
+
+    # -- state (for checkpoints) ------------------------------------------------
+    def get_state(self) -> dict:
+        """The generator's state as a JSON-serialisable dict."""
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state returned by :meth:`get_state`."""
+        self._rng.bit_generator.state = state
+
+    def spawn(self) -> Generator:
+        """A new independent generator derived from this one (for sub-components)."""
+        child = Generator()
+        child._rng = self._rng.spawn(1)[0]
+        return child

@@ -1,0 +1,113 @@
+"""minigan's differentiable functions (the functional API, ``import minigan.functions as F``).
+
+- ``basic``: arithmetic, reductions, shapes, elementwise math (the primitives);
+- ``activations``: tanh, sigmoid, relu, leaky_relu, softplus, stable BCE;
+- ``conv``: conv2d and conv_transpose2d via im2col;
+- ``pooling``: max/avg pooling and upsampling;
+- ``norm``: batch norm and dropout.
+
+Read next: ``minigan/functions/basic.py``.
+"""
+
+from minigan.functions.activations import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
+from minigan.functions.basic import (
+    abs,
+    add,
+    broadcast_to,
+    cast,
+    clip,
+    concat,
+    div,
+    exp,
+    flatten,
+    getitem,
+    log,
+    log1p,
+    matmul,
+    matrix_transpose,
+    max,
+    maximum,
+    mean,
+    minimum,
+    mul,
+    neg,
+    permute,
+    pow,
+    reshape,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    transpose,
+    var,
+    where,
+)
+from minigan.functions.conv import conv2d, conv2d_grad_weight, conv_transpose2d
+from minigan.functions.norm import batch_norm, dropout
+from minigan.functions.pooling import avg_pool2d, fold, max_pool2d, unfold, upsample
+
+__all__ = [
+    "abs",
+    "add",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "broadcast_to",
+    "cast",
+    "clip",
+    "concat",
+    "conv2d",
+    "conv2d_grad_weight",
+    "conv_transpose2d",
+    "cross_entropy",
+    "div",
+    "dropout",
+    "exp",
+    "flatten",
+    "fold",
+    "getitem",
+    "leaky_relu",
+    "log",
+    "log1p",
+    "log_sigmoid",
+    "log_softmax",
+    "matmul",
+    "matrix_transpose",
+    "max",
+    "max_pool2d",
+    "maximum",
+    "mean",
+    "minimum",
+    "mul",
+    "neg",
+    "permute",
+    "pow",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "sqrt",
+    "stack",
+    "sub",
+    "sum",
+    "sum_to",
+    "tanh",
+    "transpose",
+    "unfold",
+    "upsample",
+    "var",
+    "where",
+]

@@ -1,0 +1,351 @@
+"""2-D convolution and transposed convolution (channels-first, NCHW), via im2col.
+
+Layout: images are ``(N, C, H, W)`` as in PyTorch and CuPy; a conv2d weight is
+``(C_out, C_in, KH, KW)`` and a conv_transpose2d weight is ``(C_in, C_out, KH, KW)``,
+both exactly PyTorch's layouts, so weights can be compared with it directly.
+
+How it works. A convolution is a matrix product once every receptive field
+is copied into a row (*im2col*)::
+
+    x (N, C, H, W) --im2col--> cols (N*OH*OW, KH*KW*C)
+    y = cols @ W.reshape(C_out, KH*KW*C).T          # (N*OH*OW, C_out)
+
+Its transpose runs the product the other way and adds every row back into
+the image window it came from (*col2im*).
+
+The three primitives are each other's derivatives, which is what makes
+second derivatives (WGAN-GP through a conv critic) exact:
+
+- ``Conv2d(x, W)``:  dL/dx = conv_transpose2d(gy, W),  dL/dW = conv2d_grad_weight(x, gy)
+- ``ConvTranspose2d(x, W)``: dL/dx = conv2d(gy, W),  dL/dW = conv2d_grad_weight(gy, x)
+- ``Conv2dGradWeight(x, gy)`` (bilinear in x and gy): its backward is a conv and a
+  transposed conv again.
+
+Every backward uses the input *Tensors*, never arrays cached from the forward
+pass, so differentiating the backward pass sees the true dependencies.
+
+Padding is stored per side as ``((top, bottom), (left, right))``. A negative
+amount crops instead of padding; that is how a transposed convolution's
+``output_padding`` and Keras' asymmetric ``'same'`` padding are expressed.
+
+Read next: ``minigan/functions/pooling.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigan import backend as B
+from minigan.autograd import Function, Tensor
+from minigan.functions.basic import reshape
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+Padding = int | tuple[int, int] | str
+
+__all__ = ["conv2d", "conv2d_grad_weight", "conv_transpose2d", "conv_output_size", "same_padding"]
+
+
+# ----------------------------------------------------------------------------
+# Padding arithmetic
+# ----------------------------------------------------------------------------
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def same_padding(size: int, k: int, stride: int) -> tuple[int, int]:
+    """Keras/TensorFlow 'same': output ceil(size/stride); the odd pixel is padded at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_pads(padding: Padding, size_hw: tuple[int, int], k_hw: tuple[int, int], stride_hw: tuple[int, int]) -> Pads:
+    """Turn ``'same'``, ``'valid'``, ``p`` or ``(ph, pw)`` into per-side pads for conv2d."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            return (
+                same_padding(size_hw[0], k_hw[0], stride_hw[0]),
+                same_padding(size_hw[1], k_hw[1], stride_hw[1]),
+            )
+        raise ValueError(f"padding must be 'same', 'valid' or an int, not {padding!r}")
+    ph, pw = _pair(padding)
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+    return (ph, ph), (pw, pw)
+
+
+def conv_output_size(size: int, k: int, stride: int, pads: tuple[int, int]) -> int:
+    """Output length of a convolution: floor((size + pads - k) / stride) + 1."""
+    return (size + pads[0] + pads[1] - k) // stride + 1
+
+
+def _transposed_pads(in_size: int, out_size: int, k: int, stride: int, lo: int) -> tuple[int, int]:
+    """Pads for the transposed op that maps ``out_size`` back to exactly ``in_size``.
+
+    A strided conv may ignore the last rows of its input; the transposed op then
+    has to produce them (as zeros), i.e. its bottom pad shrinks, possibly below 0.
+    """
+    hi = (out_size - 1) * stride + k - lo - in_size
+    return lo, hi
+
+
+def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
+    """Pad (positive amounts) or crop (negative amounts) the last two axes of an array."""
+    xp = B.xp()
+    (t, b), (l, r) = pads
+    if t < 0 or b < 0 or l < 0 or r < 0:  # crop first
+        H, W = x.shape[-2], x.shape[-1]
+        x = x[..., max(-t, 0) : H - max(-b, 0), max(-l, 0) : W - max(-r, 0)]
+        t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
+    if t == b == l == r == 0:
+        return x
+    H, W = x.shape[-2], x.shape[-1]
+    out = xp.full(tuple(x.shape[:-2]) + (H + t + b, W + l + r), value, dtype=x.dtype)
+    out[..., t : t + H, l : l + W] = x
+    return out
+
+
+# ----------------------------------------------------------------------------
+# im2col / col2im on raw arrays
+# ----------------------------------------------------------------------------
+def _im2col(x: Any, kh: int, kw: int, stride: tuple[int, int], oh: int, ow: int) -> Any:
+    """Copy every receptive field of a padded image into a row.
+
+    (N, C, H, W) -> (N*OH*OW, KH*KW*C), columns ordered (kernel row, kernel col, channel).
+    """
+    xp = B.xp()
+    sh, sw = stride
+    n, c = x.shape[0], x.shape[1]
+    x = xp.permute_dims(x, (0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C): channels contiguous
+    # One strided slice per kernel tap: KH*KW slices, no Python loop over pixels.
+    taps = [x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)]
+    cols = xp.stack(taps, axis=3)  # KH*KW x (N, OH, OW, C) -> (N, OH, OW, KH*KW, C)
+    return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # -> (N*OH*OW, KH*KW*C)
+
+
+def _col2im(cols: Any, n: int, h: int, w: int, kh: int, kw: int, stride: tuple[int, int], full_hw: tuple[int, int]) -> Any:
+    """Add every row back into the window it came from (the adjoint of _im2col).
+
+    cols (N*H*W, KH*KW*C) -> image (N, C, FH, FW), where (H, W) is the grid of
+    window positions and (FH, FW) the size of the (padded) image they tile.
+    """
+    xp = B.xp()
+    sh, sw = stride
+    c = cols.shape[1] // (kh * kw)
+    cols = xp.reshape(cols, (n, h, w, kh, kw, c))  # (N*H*W, KH*KW*C) -> (N, H, W, KH, KW, C)
+    out = xp.zeros((n, full_hw[0], full_hw[1], c), dtype=cols.dtype)  # NHWC while adding
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i : i + sh * (h - 1) + 1 : sh, j : j + sw * (w - 1) + 1 : sw, :] += cols[:, :, :, i, j, :]
+    return xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, C) -> (N, C, FH, FW)
+
+
+def _weight_matrix(w: Any) -> Any:
+    """(C_out, C_in, KH, KW) -> (C_out, KH*KW*C_in), matching _im2col's column order."""
+    xp = B.xp()
+    o, c, kh, kw = w.shape
+    return xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (o, kh * kw * c))
+
+
+# ----------------------------------------------------------------------------
+# The primitives
+# ----------------------------------------------------------------------------
+class Conv2d(Function):
+    """y = conv2d(x, W) with explicit per-side pads (no bias: added outside)."""
+
+    def __init__(self, stride: tuple[int, int], pads: Pads) -> None:
+        self.stride, self.pads = stride, pads
+
+    def forward(self, x, w):
+        xp = B.xp()
+        n, c, h, wd = x.shape
+        o, c_w, kh, kw = w.shape
+        if c != c_w:
+            raise ValueError(f"conv2d: input has {c} channels but the weight expects {c_w}")
+        xpad = _pad(x, self.pads)
+        oh = (xpad.shape[2] - kh) // self.stride[0] + 1
+        ow = (xpad.shape[3] - kw) // self.stride[1] + 1
+        if oh < 1 or ow < 1:
+            raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {xpad.shape[2]}x{xpad.shape[3]}")
+        cols = _im2col(xpad, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+        y = cols @ xp.matrix_transpose(_weight_matrix(w))  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
+        y = xp.reshape(y, (n, oh, ow, o))  # (N*OH*OW, O) -> (N, OH, OW, O)
+        return xp.permute_dims(y, (0, 3, 1, 2))  # -> (N, O, OH, OW)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = ConvTranspose2d(self.stride, self._input_pads(x, w, gy))(gy, w)
+        if self.needs_input_grad[1]:
+            gw = Conv2dGradWeight(self.stride, self.pads, w.shape)(x, gy)
+        return gx, gw
+
+    def _input_pads(self, x: Tensor, w: Tensor, gy: Tensor) -> Pads:
+        """Pads of the transposed conv that maps gy back onto x's exact size."""
+        kh, kw = w.shape[2:]
+        return (
+            _transposed_pads(x.shape[2], gy.shape[2], kh, self.stride[0], self.pads[0][0]),
+            _transposed_pads(x.shape[3], gy.shape[3], kw, self.stride[1], self.pads[1][0]),
+        )
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, W): the adjoint of Conv2d with the same weight and pads.
+
+    With input size H the output size is (H - 1) * stride + K - top - bottom.
+    """
+
+    def __init__(self, stride: tuple[int, int], pads: Pads) -> None:
+        self.stride, self.pads = stride, pads
+
+    def forward(self, x, w):
+        xp = B.xp()
+        n, c, h, wd = x.shape
+        c_w, o, kh, kw = w.shape
+        if c != c_w:
+            raise ValueError(f"conv_transpose2d: input has {c} channels but the weight expects {c_w}")
+        x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
+        wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
+        cols = x2 @ wm  # (N*H*W, KH*KW*O): each input pixel's contribution to a KHxKW window
+        full = ((h - 1) * self.stride[0] + kh, (wd - 1) * self.stride[1] + kw)
+        y = _col2im(cols, n, h, wd, kh, kw, self.stride, full)  # (N, O, FH, FW)
+        (t, b), (l, r) = self.pads
+        return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = Conv2d(self.stride, self.pads)(gy, w)
+        if self.needs_input_grad[1]:
+            gw = Conv2dGradWeight(self.stride, self.pads, w.shape)(gy, x)
+        return gx, gw
+
+
+class Conv2dGradWeight(Function):
+    """dL/dW of conv2d(x, W) given gy = dL/dy: the correlation of x with gy.
+
+    It is bilinear in (x, gy), so its derivatives are a transposed conv (for x)
+    and a conv (for gy) with the incoming gradient as weight.
+    """
+
+    def __init__(self, stride: tuple[int, int], pads: Pads, w_shape: tuple[int, ...]) -> None:
+        self.stride, self.pads, self.w_shape = stride, pads, tuple(w_shape)
+
+    def forward(self, x, gy):
+        xp = B.xp()
+        o, c, kh, kw = self.w_shape
+        n, _, oh, ow = gy.shape
+        cols = _im2col(_pad(x, self.pads), kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+        g2 = xp.reshape(xp.permute_dims(gy, (0, 2, 3, 1)), (n * oh * ow, o))  # (N, O, OH, OW) -> (N*OH*OW, O)
+        gw = xp.matrix_transpose(g2) @ cols  # (O, N*OH*OW) @ (N*OH*OW, KH*KW*C) -> (O, KH*KW*C)
+        gw = xp.reshape(gw, (o, kh, kw, c))
+        return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        gx = ggy = None
+        if self.needs_input_grad[0]:
+            kh, kw = self.w_shape[2:]
+            pads = (
+                _transposed_pads(x.shape[2], gy.shape[2], kh, self.stride[0], self.pads[0][0]),
+                _transposed_pads(x.shape[3], gy.shape[3], kw, self.stride[1], self.pads[1][0]),
+            )
+            gx = ConvTranspose2d(self.stride, pads)(gy, ggw)
+        if self.needs_input_grad[1]:
+            ggy = Conv2d(self.stride, self.pads)(x, ggw)
+        return gx, ggy
+
+
+# ----------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: int | tuple[int, int] = 1, padding: Padding = 0) -> Tensor:
+    """2-D convolution (cross-correlation, as in every deep-learning library).
+
+    Args:
+        x: ``(N, C_in, H, W)``.
+        weight: ``(C_out, C_in, KH, KW)``.
+        bias: ``(C_out,)`` or None.
+        stride: int or (sh, sw).
+        padding: ``'valid'`` (none), ``'same'`` (Keras: output ceil(H/stride),
+            extra pixel at the bottom/right), an int or (ph, pw) (PyTorch).
+
+    Returns:
+        ``(N, C_out, OH, OW)`` with OH = floor((H + pad_top + pad_bottom - KH) / sh) + 1.
+    """
+    stride = _pair(stride)
+    pads = conv_pads(padding, tuple(x.shape[2:]), tuple(weight.shape[2:]), stride)
+    y = Conv2d(stride, pads)(x, weight)
+    if bias is not None:
+        y = y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
+    return y
+
+
+def conv_transpose2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: Padding = 0,
+    output_padding: int | tuple[int, int] = 0,
+) -> Tensor:
+    """2-D transposed convolution ("deconvolution"), the adjoint of :func:`conv2d`.
+
+    Args:
+        x: ``(N, C_in, H, W)``.
+        weight: ``(C_in, C_out, KH, KW)`` (PyTorch's layout).
+        bias: ``(C_out,)`` or None.
+        stride: int or (sh, sw): the spacing of the input pixels in the output
+            (as if stride-1 zeros were inserted between them).
+        padding: an int or (ph, pw) as in PyTorch (crops ``p`` from each side
+            of the full output), ``'valid'`` (no cropping) or ``'same'`` (Keras:
+            output exactly H * stride).
+        output_padding: extra rows/columns at the bottom/right (PyTorch), to
+            pick among the input sizes a strided conv2d maps to the same size.
+
+    Returns:
+        ``(N, C_out, OH, OW)`` with OH = (H - 1) * sh + KH - 2 * ph + output_padding.
+    """
+    stride = _pair(stride)
+    kh, kw = weight.shape[2], weight.shape[3]
+    if isinstance(padding, str):
+        if output_padding not in (0, (0, 0)):
+            raise ValueError("output_padding is only used with integer padding")
+        if padding == "valid":
+            pads: Pads = ((0, 0), (0, 0))
+        elif padding == "same":
+            # The transposed conv of a 'same' conv2d whose input was H * stride.
+            h, w = x.shape[2], x.shape[3]
+            pads = (
+                _transposed_pads(h * stride[0], h, kh, stride[0], same_padding(h * stride[0], kh, stride[0])[0]),
+                _transposed_pads(w * stride[1], w, kw, stride[1], same_padding(w * stride[1], kw, stride[1])[0]),
+            )
+        else:
+            raise ValueError(f"padding must be 'same', 'valid' or an int, not {padding!r}")
+    else:
+        ph, pw = _pair(padding)
+        oph, opw = _pair(output_padding)
+        if not (0 <= oph < stride[0] and 0 <= opw < stride[1]):
+            raise ValueError(f"output_padding {output_padding} must be smaller than the stride {stride}")
+        pads = ((ph, ph - oph), (pw, pw - opw))
+    y = ConvTranspose2d(stride, pads)(x, weight)
+    if bias is not None:
+        y = y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
+    return y
+
+
+def conv2d_grad_weight(
+    x: Any, gy: Any, kernel_size: tuple[int, int], stride: int | tuple[int, int] = 1, padding: Padding = 0
+) -> Tensor:
+    """The weight gradient of ``conv2d(x, W, stride, padding)`` for output gradient ``gy``.
+
+    Exposed for teaching (it is what Conv2d's backward calls) and for tests.
+    """
+    stride = _pair(stride)
+    kh, kw = kernel_size
+    pads = conv_pads(padding, tuple(x.shape[2:]), (kh, kw), stride)
+    return Conv2dGradWeight(stride, pads, (gy.shape[1], x.shape[1], kh, kw))(x, gy)
