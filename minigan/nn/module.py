@@ -1,0 +1,212 @@
+"""Module: the base class of every layer and model, and Sequential.
+
+A Module owns
+
+- **parameters** (:class:`Parameter`, trainable tensors the optimizer updates),
+- **buffers** (non-trainable state such as BatchNorm's running mean/variance),
+- **sub-modules**,
+
+all registered simply by assigning them as attributes, and kept in definition
+order (so ``parameters()`` lists them in the order a reader sees them, and a
+model built twice from the same seed is bit-identical).
+
+``model.train()`` / ``model.eval()`` switch layers such as Dropout and
+BatchNorm between their training and inference behaviour.
+
+Read next: ``minigan/nn/linear.py`` (Dense, the simplest layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from minigan import backend as B
+from minigan.autograd import Tensor
+
+__all__ = ["Module", "Parameter", "Sequential"]
+
+
+class Parameter(Tensor):
+    """A trainable tensor: a leaf with ``requires_grad=True`` that a Module registers."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=True, name=name)
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses set parameters, buffers and sub-modules as attributes in
+    ``__init__`` and implement ``forward``. Calling the module calls ``forward``.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # -- registration ------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, value: Tensor) -> None:
+        """Register non-trainable state (saved in ``state_dict``, never optimized)."""
+        object.__setattr__(self, name, value)
+        self._buffers[name] = value
+
+    def _set_buffer(self, name: str, value: Tensor) -> None:
+        object.__setattr__(self, name, value)
+        self._buffers[name] = value
+
+    # -- calling -----------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- traversal ---------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and all sub-modules, depth first, in definition order."""
+        yield prefix, self
+        for name, m in self._modules.items():
+            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def children(self) -> Iterator[Module]:
+        """Direct sub-modules in definition order."""
+        yield from self._modules.values()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs in definition order, e.g. ``("0.weight", W)``."""
+        for mod_name, m in self.named_modules(prefix):
+            for name, p in m._parameters.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self) -> list[Parameter]:
+        """All parameters (trainable or frozen) in definition order."""
+        return [p for _, p in self.named_parameters()]
+
+    def trainable_parameters(self) -> list[Parameter]:
+        """Parameters with ``requires_grad=True``."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs: non-trainable state such as running statistics."""
+        for mod_name, m in self.named_modules(prefix):
+            for name, b in m._buffers.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    # -- modes -------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training behaviour (Dropout drops, BatchNorm uses batch statistics)."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Inference behaviour (Dropout off, BatchNorm uses running statistics)."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients of all parameters."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> Module:
+        """Freeze (False) or unfreeze (True) every parameter. Frozen parameters
+        still pass gradients *through* to their inputs; they just get none."""
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    # -- state -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Parameters and buffers as host NumPy arrays, keyed by dotted names, in order."""
+        state = {name: B.to_numpy(p.data).copy() for name, p in self.named_parameters()}
+        state.update({name: B.to_numpy(b.data).copy() for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> dict[str, list[str]]:
+        """Copy arrays from ``state`` into the parameters and buffers (on the active backend).
+
+        With ``strict=True`` any missing, unexpected or wrongly shaped entry raises
+        a ValueError listing all differences and nothing is loaded; with
+        ``strict=False`` matching entries are loaded and the rest reported.
+
+        Returns ``{"missing": [...], "unexpected": [...], "mismatched": [...]}``.
+        """
+        own = dict(self.named_parameters())
+        own.update(dict(self.named_buffers()))
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        mismatched = [
+            f"{k}: expected {own[k].shape}, got {tuple(state[k].shape)}"
+            for k in own
+            if k in state and tuple(state[k].shape) != own[k].shape
+        ]
+        report = {"missing": missing, "unexpected": unexpected, "mismatched": mismatched}
+        if strict and (missing or unexpected or mismatched):
+            lines = [f"{kind}: {', '.join(v)}" for kind, v in report.items() if v]
+            raise ValueError(f"state_dict does not match {type(self).__name__}:\n  " + "\n  ".join(lines))
+        bad = {m.split(":")[0] for m in mismatched}
+        for k, t in own.items():
+            if k in state and k not in bad:
+                t.data = B.asarray(state[k], dtype=t.dtype)
+        return report
+
+    def to(self, backend: str) -> Module:
+        """Move every parameter and buffer to ``backend`` (and make it active)."""
+        host = [(t, B.to_numpy(t.data)) for t in self.parameters() + [b for _, b in self.named_buffers()]]
+        B.set_backend(backend)
+        for t, h in host:
+            t.data = B.asarray(h, dtype=str(h.dtype))
+            t.grad = None
+        return self
+
+    def __repr__(self) -> str:
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(Dense(2, 8), ReLU(), Dense(8, 1))``."""
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), layer)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def forward(self, x: Any) -> Any:
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
