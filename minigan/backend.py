@@ -39,6 +39,7 @@ __all__ = [
     "default_dtype",
     "float_dtype",
     "get_backend",
+    "host_np",
     "set_backend",
     "set_default_dtype",
     "to_numpy",
@@ -47,6 +48,11 @@ __all__ = [
 ]
 
 BACKEND_NAMES = ("numpy", "cupy", "strict")
+
+#: Host NumPy, for code that is host-side by nature: file formats (IDX,
+#: checkpoints), data synthesis, plotting. Op and layer code must use
+#: :func:`xp` instead so that it runs on every backend.
+host_np = np
 
 
 class BackendError(RuntimeError):
