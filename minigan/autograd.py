@@ -318,12 +318,19 @@ def _run_backward(
             if target_ids is not None and y is not None and id(y) in target_ids and gy is not None:
                 found[id(y)] = gy
             if gy is not None and (target_ids is None or id(f) in reaches):
-                if target_ids is not None:
+                if target_ids is None:
+                    gxs = f.backward(gy)
+                else:
+                    # Ask only for the gradients that lead to a target, then restore the
+                    # flags: a retained graph may later be backpropagated to every leaf.
+                    needs = f.needs_input_grad
                     f.needs_input_grad = tuple(
-                        isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches)
-                        for x in f.inputs
+                        isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches) for x in f.inputs
                     )
-                gxs = f.backward(gy)
+                    try:
+                        gxs = f.backward(gy)
+                    finally:
+                        f.needs_input_grad = needs
                 if not isinstance(gxs, tuple):
                     gxs = (gxs,)
                 for x, gx in zip(f.inputs, gxs):
@@ -342,6 +349,12 @@ def _run_backward(
             g = grads.get(id(x))
             if g is None:
                 continue
+            if not create_graph:
+                # Fan-out can hand the same gradient Tensor to several leaves (a + b gives
+                # both gy): give each leaf its own Tensor so that rebinding one leaf's
+                # ``.grad.data`` (gradient clipping, say) cannot change another's. The
+                # arrays may still be shared or read-only views: never modify them in place.
+                g = Tensor(g.data)
             x.grad = g if x.grad is None else x.grad + g
     return found
 
@@ -363,9 +376,7 @@ def _functions_reaching(order: Sequence[Function], target_ids: set[int]) -> set[
     reaches: set[int] = set()
     for f in reversed(order):  # creators of f's inputs come before f here
         for x in f.inputs:
-            if isinstance(x, Tensor) and (
-                id(x) in target_ids or (x.creator is not None and id(x.creator) in reaches)
-            ):
+            if isinstance(x, Tensor) and (id(x) in target_ids or (x.creator is not None and id(x.creator) in reaches)):
                 reaches.add(id(f))
                 break
     return reaches

@@ -84,8 +84,7 @@ def _load(name: str) -> Backend:
             import array_api_strict
         except ImportError as e:  # pragma: no cover - depends on the install
             raise BackendError(
-                "backend 'strict' needs the array-api-strict package: "
-                "pip install 'minigan[test]'"
+                "backend 'strict' needs the array-api-strict package: pip install 'minigan[test]'"
             ) from e
         return Backend("strict", array_api_strict)
     if name == "cupy":
@@ -96,6 +95,8 @@ def _load(name: str) -> Backend:
                 "backend 'cupy' needs CuPy, which is not installed: "
                 "pip install 'minigan[gpu]' (needs an NVIDIA GPU with CUDA 12)"
             ) from e
+        except Exception as e:  # installed but broken, e.g. CUDA libraries missing
+            raise BackendError(f"backend 'cupy': CuPy is installed but failed to import ({e!r})") from e
         try:
             n_gpus = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken
@@ -191,8 +192,9 @@ def asarray(data: Any, dtype: Any = None) -> Any:
     if dtype is None and _is_float_host(data):
         dtype = float_dtype()
     if _active.name == "strict" and isinstance(data, (np.ndarray, np.generic)):
-        # array_api_strict takes NumPy input through the buffer protocol only.
-        data = np.ascontiguousarray(data)
+        # array_api_strict takes NumPy input through the buffer protocol only, which needs
+        # C order. (Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).)
+        data = np.asarray(data, order="C")
     return ns.asarray(data, dtype=dtype)
 
 
@@ -208,7 +210,8 @@ def _is_float_host(data: Any) -> bool:
 
 def to_numpy(array: Any) -> np.ndarray:
     """Copy ``array`` (of any backend, or a Tensor) to a host NumPy array."""
-    array = getattr(array, "data", array) if not isinstance(array, np.ndarray) else array
+    if not hasattr(array, "__array_namespace__") and hasattr(array, "data"):
+        array = array.data  # a Tensor. (Arrays have a `.data` too: CuPy's is a device pointer.)
     if isinstance(array, np.ndarray):
         return array
     if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__"):

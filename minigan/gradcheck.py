@@ -61,10 +61,10 @@ def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], index: in
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps
-            args[index] = Tensor(B.asarray(host), requires_grad=x.requires_grad)
+            args[index] = Tensor(B.asarray(host, dtype=x.dtype), requires_grad=x.requires_grad)
             fp = f(*args).item()
             flat[k] = orig - eps
-            args[index] = Tensor(B.asarray(host), requires_grad=x.requires_grad)
+            args[index] = Tensor(B.asarray(host, dtype=x.dtype), requires_grad=x.requires_grad)
             fm = f(*args).item()
             flat[k] = orig
             out[k] = (fp - fm) / (2 * eps)
@@ -73,9 +73,11 @@ def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], index: in
 
 def _compare(analytic: Any, numeric: Any, which: int, atol: float, rtol: float, order: int) -> None:
     a = B.to_numpy(analytic)
-    excess = abs(a - numeric) - (atol + rtol * abs(numeric))
+    excess = (abs(a - numeric) - (atol + rtol * abs(numeric))).reshape(-1)  # flat (0-d inputs too)
+    # A NaN compares False with everything, so it would pass silently: count it as infinitely wrong.
+    excess[excess != excess] = float("inf")
     if excess.size and excess.max() > 0:
-        k = int(excess.reshape(-1).argmax())
+        k = int(excess.argmax())
         idx = tuple(int(i) for i in _unravel(k, numeric.shape))
         raise GradcheckError(
             f"order-{order} gradient of input {which} is wrong at index {idx}: "
@@ -123,7 +125,9 @@ def gradcheck(
         raise ValueError("gradcheck: no input has requires_grad=True")
     for i in wrt:
         if "float64" not in str(inputs[i].dtype):
-            raise ValueError(f"gradcheck needs float64 inputs (input {i} is {inputs[i].dtype}): use default_dtype('float64')")
+            raise ValueError(
+                f"gradcheck needs float64 inputs (input {i} is {inputs[i].dtype}): use default_dtype('float64')"
+            )
 
     f = _scalarize(fn, seed)
     _check(f, inputs, wrt, eps, atol, rtol, order=1)
@@ -150,7 +154,9 @@ def gradcheck(
     return True
 
 
-def _check(f: Callable[..., Tensor], inputs: list[Tensor], wrt: list[int], eps: float, atol: float, rtol: float, order: int) -> None:
+def _check(
+    f: Callable[..., Tensor], inputs: list[Tensor], wrt: list[int], eps: float, atol: float, rtol: float, order: int
+) -> None:
     xs = [Tensor(x.data, requires_grad=x.requires_grad) for x in inputs]  # fresh leaves
     y = f(*xs)
     if y.requires_grad:

@@ -30,6 +30,7 @@ Read next: ``minigan/functions/activations.py``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -296,7 +297,9 @@ class SumTo(Function):
     def forward(self, x):
         lead = x.ndim - len(self.shape)
         # Axes that broadcasting added in front, plus axes that were 1 in `shape`.
-        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(self.shape) if d == 1 and x.shape[lead + i] != 1)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(self.shape) if d == 1 and x.shape[lead + i] != 1
+        )
         y = B.xp().sum(x, axis=axes, keepdims=True) if axes else x
         return B.xp().reshape(y, self.shape)
 
@@ -344,7 +347,8 @@ class Concat(Function):
         axis = self.axis % gy.ndim
         for x in self.inputs:
             n = x.shape[axis]
-            key = (slice(None),) * axis + (slice(start, start + n),)
+            # (the trailing Ellipsis: the array API does not allow partial multi-axis keys)
+            key = (slice(None),) * axis + (slice(start, start + n), Ellipsis)
             grads.append(getitem(gy, key))
             start += n
         return tuple(grads)
@@ -390,8 +394,31 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
 
 
 def getitem(x: Any, key: Any) -> Tensor:
-    """``x[key]`` with basic indexing (ints, slices, None, Ellipsis)."""
-    return GetItem(key)(x)
+    """``x[key]`` with basic indexing (ints, slices, None, Ellipsis).
+
+    NumPy accepts keys shorter than ``x.ndim`` and ``None`` (new axis); the
+    array API standard, which the strict backend enforces, wants one entry per
+    axis and no ``None``. So the key is normalised here: a missing trailing
+    ``...`` is added, and ``None`` entries become a reshape after the indexing.
+    """
+    key = key if isinstance(key, tuple) else (key,)
+    if not any(k is Ellipsis for k in key):
+        key = key + (Ellipsis,)  # x[0] -> x[0, ...]
+    if not any(k is None for k in key):
+        return GetItem(key)(x)
+    y = GetItem(tuple(k for k in key if k is not None))(x)
+    # Output shape: 1 for every None, the kept axes of y elsewhere (ints drop their axis).
+    n_indexed = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    kept = iter(y.shape)
+    shape: list[int] = []
+    for k in key:
+        if k is None:
+            shape.append(1)
+        elif k is Ellipsis:
+            shape.extend(next(kept) for _ in range(len(_shape(x)) - n_indexed))
+        elif isinstance(k, slice):
+            shape.append(next(kept))
+    return reshape(y, tuple(shape))
 
 
 def concat(xs: Sequence[Any], axis: int = 0) -> Tensor:
@@ -588,6 +615,14 @@ def _compare(op: str):
     return method
 
 
+def _bool(self: Tensor) -> bool:
+    # Comparisons return Tensors, so without this every Tensor would be truthy and
+    # `if x == y:` or `x in some_list` would silently be True (as in PyTorch, refuse).
+    if self.size != 1:
+        raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .item() on one element")
+    return bool(self.item())
+
+
 def _install_tensor_operators() -> None:
     """Give Tensor its operators; defined here so autograd.py holds only the engine."""
     T = Tensor
@@ -607,10 +642,13 @@ def _install_tensor_operators() -> None:
     for op in ("__gt__", "__ge__", "__lt__", "__le__", "__eq__", "__ne__"):
         setattr(T, op, _compare(op))
     T.__hash__ = object.__hash__  # defining __eq__ would otherwise drop hashing
+    T.__bool__ = _bool
     T.sum = sum
     T.mean = mean
     T.max = max
-    T.reshape = lambda x, *shape: reshape(x, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+    T.reshape = lambda x, *shape: reshape(
+        x, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    )
     T.transpose = transpose
     T.permute = lambda x, *axes: permute(x, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
     T.T = property(lambda x: transpose(x))

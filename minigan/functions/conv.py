@@ -120,12 +120,16 @@ def _im2col(x: Any, kh: int, kw: int, stride: tuple[int, int], oh: int, ow: int)
     n, c = x.shape[0], x.shape[1]
     x = xp.permute_dims(x, (0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C): channels contiguous
     # One strided slice per kernel tap: KH*KW slices, no Python loop over pixels.
-    taps = [x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)]
+    taps = [
+        x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)
+    ]
     cols = xp.stack(taps, axis=3)  # KH*KW x (N, OH, OW, C) -> (N, OH, OW, KH*KW, C)
     return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # -> (N*OH*OW, KH*KW*C)
 
 
-def _col2im(cols: Any, n: int, h: int, w: int, kh: int, kw: int, stride: tuple[int, int], full_hw: tuple[int, int]) -> Any:
+def _col2im(
+    cols: Any, n: int, h: int, w: int, kh: int, kw: int, stride: tuple[int, int], full_hw: tuple[int, int]
+) -> Any:
     """Add every row back into the window it came from (the adjoint of _im2col).
 
     cols (N*H*W, KH*KW*C) -> image (N, C, FH, FW), where (H, W) is the grid of

@@ -27,7 +27,7 @@ from typing import Any
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
 from minigan.functions.basic import broadcast_to, matmul, max, mean, reshape, sum
-from minigan.functions.conv import Pads, Padding, _pad, _pair, conv_pads
+from minigan.functions.conv import Padding, Pads, _pad, _pair, conv_pads
 
 __all__ = ["avg_pool2d", "fold", "max_pool2d", "unfold", "upsample"]
 
@@ -50,7 +50,11 @@ class Unfold(Function):
         ow = (xpad.shape[3] - kw) // sw + 1
         if oh < 1 or ow < 1:
             raise ValueError(f"pooling window {kh}x{kw} does not fit the input {xpad.shape[2]}x{xpad.shape[3]}")
-        taps = [xpad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] for i in range(kh) for j in range(kw)]
+        taps = [
+            xpad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            for i in range(kh)
+            for j in range(kw)
+        ]
         return xp.stack(taps, axis=-1)  # KH*KW x (N, C, OH, OW) -> (N, C, OH, OW, KH*KW)
 
     def backward(self, gy):
@@ -88,13 +92,21 @@ def _pool_args(x: Any, kernel_size, stride, padding) -> tuple[tuple[int, int], t
     return kernel, stride, pads
 
 
-def unfold(x: Any, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: Padding = 0) -> Tensor:
+def unfold(
+    x: Any, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: Padding = 0
+) -> Tensor:
     """Sliding windows of ``x``: (N, C, H, W) -> (N, C, OH, OW, KH*KW); zeros in the padding."""
     kernel, stride, pads = _pool_args(x, kernel_size, stride, padding)
     return Unfold(kernel, stride, pads)(x)
 
 
-def fold(cols: Any, out_hw: tuple[int, int], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: Padding = 0) -> Tensor:
+def fold(
+    cols: Any,
+    out_hw: tuple[int, int],
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: Padding = 0,
+) -> Tensor:
     """Add windows (N, C, OH, OW, KH*KW) back into an (N, C, H, W) image (adjoint of unfold)."""
     kernel = _pair(kernel_size)
     stride = kernel if stride is None else _pair(stride)
@@ -102,7 +114,9 @@ def fold(cols: Any, out_hw: tuple[int, int], kernel_size: int | tuple[int, int],
     return Fold(kernel, stride, pads, out_hw)(cols)
 
 
-def max_pool2d(x: Any, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = 0) -> Tensor:
+def max_pool2d(
+    x: Any, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = 0
+) -> Tensor:
     """Maximum over each window. ``stride`` defaults to the kernel size.
 
     ``padding``: int (PyTorch), ``'valid'`` or ``'same'`` (Keras). Padded
@@ -112,7 +126,9 @@ def max_pool2d(x: Any, kernel_size: int | tuple[int, int] = 2, stride: int | tup
     return max(Unfold(kernel, stride, pads, -float("inf"))(x), axis=-1)
 
 
-def avg_pool2d(x: Any, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = 0) -> Tensor:
+def avg_pool2d(
+    x: Any, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = 0
+) -> Tensor:
     """Mean over each window. ``stride`` defaults to the kernel size.
 
     With an int padding the zeros count in the mean (PyTorch's default,

@@ -188,6 +188,45 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    # -- input checks ----------------------------------------------------------------
+    def _check_input(self, x: Any, ok: bool, expected: str) -> None:
+        """Raise a ValueError naming this layer, the expected and the received shape unless ``ok``.
+
+        Layers call this first thing in ``forward`` so that a wrong shape is
+        reported where it happens (``Dense(784 -> 512): expected input of shape
+        (N, 784), got (2, 100)``) instead of as a matmul error deep in the engine.
+        """
+        if not ok:
+            got = tuple(getattr(x, "shape", ())) if hasattr(x, "shape") else type(x).__name__
+            raise ValueError(
+                f"{type(self).__name__}({self.extra_repr()}): expected input of shape {expected}, got {got}"
+            )
+
+    # -- summaries ---------------------------------------------------------------------
+    def summarize(
+        self, input_shape: tuple[int, ...], *, name: str | None = None, dtype: Any = None, note: str | None = None
+    ) -> Any:
+        """A Keras-style :class:`~minigan.nn.summary.Summary` (rows and totals) for input ``(N, *input_shape)``.
+
+        See :func:`minigan.nn.summary.summarize`; ``str()`` of the result is the table.
+        """
+        from minigan.nn.summary import summarize  # summary.py imports this module
+
+        return summarize(self, input_shape, name=name, dtype=dtype, note=note)
+
+    def summary(
+        self,
+        input_shape: tuple[int, ...],
+        *,
+        name: str | None = None,
+        dtype: Any = None,
+        note: str | None = None,
+        print_fn: Any = print,
+    ) -> None:
+        """Print a Keras-style table: layer (type), output shape, parameter count, then
+        Total / Trainable / Non-trainable params. ``input_shape`` excludes the batch axis."""
+        print_fn(str(self.summarize(input_shape, name=name, dtype=dtype, note=note)))
+
 
 class Sequential(Module):
     """Layers applied one after another: ``Sequential(Dense(2, 8), ReLU(), Dense(8, 1))``."""

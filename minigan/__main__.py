@@ -1,0 +1,7 @@
+"""``python -m minigan ...`` runs the command line (see ``minigan/cli.py``)."""
+
+import sys
+
+from minigan.cli import main
+
+sys.exit(main())

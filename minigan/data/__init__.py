@@ -1,0 +1,57 @@
+"""Data: what the GANs learn from.
+
+Submodules (each is imported only when first used, so ``import minigan.data``
+stays instant and pulls in neither matplotlib nor any file I/O):
+
+- :mod:`minigan.data.toy` - 1-D and 2-D Gaussian mixtures, mode-coverage metrics;
+- :mod:`minigan.data.mnist` - MNIST / Fashion-MNIST: find, download, verify, read IDX files;
+- :mod:`minigan.data.glyphs` - MNIST-like digits rendered from fonts, no download needed;
+- :mod:`minigan.data.loader` - :func:`load_dataset` (``"auto"`` picks MNIST or glyphs)
+  and :class:`DataLoader` (seeded, shuffled minibatches on the active backend).
+
+The most used names are available here directly::
+
+    from minigan.data import load_dataset, DataLoader
+    images, labels = load_dataset("auto")          # float32 (N, 1, 28, 28) in [-1, 1]
+    for x, y in DataLoader(images, labels, batch_size=128, seed=0, drop_last=True):
+        ...
+
+Read next: ``minigan/data/mnist.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SUBMODULES = ("toy", "mnist", "glyphs", "loader")
+
+# name -> submodule that defines it (looked up lazily by __getattr__ below)
+_EXPORTS = {
+    "load_dataset": "loader",
+    "DataLoader": "loader",
+    "Dataset": "loader",
+    "load_mnist": "mnist",
+    "load_fashion_mnist": "mnist",
+    "fetch_mnist": "mnist",
+    "DatasetUnavailable": "mnist",
+    "MNISTNotFound": "mnist",
+    "IDXError": "mnist",
+    "ChecksumError": "mnist",
+    "glyph_digits": "glyphs",
+}
+
+__all__ = [*_SUBMODULES, *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: called only for names not found in the module, i.e. on first use.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,30 @@
+"""GANs: the losses and the alternating training loop.
+
+- ``losses``: minimax, non-saturating, Wasserstein (+ weight clipping, gradient penalty),
+  R1, least squares, hinge, relativistic average; label smoothing and instance noise;
+- ``trainer``: :class:`GANTrainer`, one discriminator phase on ``G(z).detach()`` then one
+  generator phase through a frozen D, with a history of every step;
+- ``experiments``: the 1-D Gaussian-fitting reproductions and the vanishing-gradient
+  demonstration (imported on demand: ``from minigan.gan import experiments``; it sits on top
+  of ``minigan.data.toy`` and ``minigan.viz.toy``).
+
+Read next: ``minigan/gan/losses.py``.
+"""
+
+from minigan.gan.losses import LOSSES, GANLoss, get_loss, gradient_penalty, instance_noise, r1_penalty
+from minigan.gan.trainer import Callback, GANTrainer, every, frozen, grad_norm, one_hot
+
+__all__ = [
+    "LOSSES",
+    "Callback",
+    "GANLoss",
+    "GANTrainer",
+    "every",
+    "frozen",
+    "get_loss",
+    "grad_norm",
+    "gradient_penalty",
+    "instance_noise",
+    "one_hot",
+    "r1_penalty",
+]

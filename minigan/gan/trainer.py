@@ -1,0 +1,493 @@
+"""The alternating GAN training loop.
+
+One training *step* (one entry of the history) has two phases, exactly as in
+Goodfellow et al. (2014), Algorithm 1:
+
+1. **Discriminator phase** (``d_steps`` updates; ``n_critic`` for WGAN). For each update,
+   a real batch x and a fake batch G(z) are scored by D and D's loss is minimised. The fake
+   batch is *detached* from the generator's graph::
+
+       d_fake = D(fake.detach())
+
+   so the backward pass stops at the generated samples: the generator is held constant and
+   only D's optimizer steps.
+
+2. **Generator phase** (``g_steps`` updates). A fresh fake batch is scored by D, *without*
+   detaching::
+
+       g_fake = D(fake)
+
+   so the gradient of G's loss flows from D's output back *through D's weights and
+   activations* into the samples and on into G's weights. D is frozen meanwhile
+   (``D.requires_grad_(False)``): its parameters still pass gradients through to their
+   inputs but receive none, and only G's optimizer steps.
+
+Mode policy. Both networks stay in training mode in both phases, so D computes the same
+function when it is trained and when it trains G (BatchNorm uses batch statistics in both).
+Training-mode BatchNorm also updates its running statistics on every forward pass; in the
+generator phase D's buffers are therefore saved before and restored after, so a generator
+phase leaves D bit-for-bit unchanged (parameters *and* running statistics). The test-suite
+checks this.
+
+The data source is anything that gives real batches: an iterable (re-iterated when it is
+exhausted, e.g. an epoch-based loader) or a callable ``data(batch_size, rng)`` (e.g. a
+:class:`minigan.data.toy.Mixture`). A batch is a Tensor or array ``x``, or a pair
+``(x, labels)`` for conditional training. With ``num_classes`` set, the trainer draws a
+label for every fake sample and calls ``G(z, labels)`` and ``D(x, labels)``: the same loop
+trains conditional and unconditional GANs (see :func:`one_hot` for a simple way to feed
+labels into a model).
+
+Read next: ``minigan/gan/experiments.py`` (the 1-D and 2-D experiments built on this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import minigan.functions as F
+from minigan import backend as B
+from minigan.autograd import Tensor, no_grad
+from minigan.gan.losses import GANLoss, get_loss, gradient_penalty, instance_noise, r1_penalty
+from minigan.nn.module import Module
+from minigan.optim import clip_weights_
+
+__all__ = ["Callback", "CosineLR", "GANTrainer", "ParameterAverage", "every", "frozen", "grad_norm", "one_hot"]
+
+#: Keys present in every history record.
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc", "d_grad_norm", "g_grad_norm")
+
+
+# ----------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------
+def grad_norm(params: Iterable[Tensor]) -> float:
+    """Global L2 norm of the gradients of ``params``: sqrt(sum over params of sum(grad^2))."""
+    xp = B.xp()
+    total = 0.0
+    for p in params:
+        if p.grad is not None:
+            total += float(xp.sum(p.grad.data * p.grad.data))
+    return math.sqrt(total)
+
+
+@contextlib.contextmanager
+def frozen(module: Module) -> Iterator[Module]:
+    """Freeze ``module`` for the duration of a ``with`` block, then restore it exactly.
+
+    - ``requires_grad`` is switched off on every parameter (so backward computes no
+      gradients for them, but still passes gradients *through* the module), and each
+      parameter's previous flag is restored afterwards;
+    - every buffer (BatchNorm running statistics) is copied before and put back after, so
+      forward passes in training mode leave no trace.
+    """
+    params = module.parameters()
+    flags = [p.requires_grad for p in params]
+    # Copies through the host (buffers are small): robust even to in-place updates, and
+    # `copy=` is not accepted by every namespace's asarray.
+    saved = [(b, B.asarray(B.to_numpy(b.data).copy(), dtype=b.data.dtype)) for _, b in module.named_buffers()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad = flag
+        for b, data in saved:
+            b.data = data
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
+    """Integer labels (N,) -> one-hot float Tensor (N, num_classes), a constant.
+
+    Conditional models can concatenate it to their input: ``F.concat([z, one_hot(y, 10)], axis=1)``.
+    """
+    xp = B.xp()
+    y = labels.data if isinstance(labels, Tensor) else labels
+    y = xp.reshape(y, (-1, 1))  # (N,) -> (N, 1), compared with (num_classes,) -> (N, num_classes)
+    return Tensor(xp.astype(y == xp.arange(num_classes, dtype=y.dtype), dtype or B.float_dtype()))
+
+
+class Callback:
+    """Base class for training callbacks; override the hooks you need.
+
+    ``on_step_end(trainer, record)`` runs after every training step with that step's
+    history record; ``on_train_end(trainer)`` once when :meth:`GANTrainer.train` returns.
+    A plain function ``fn(trainer, record)`` may be passed instead of a Callback.
+    """
+
+    def on_step_end(self, trainer: GANTrainer, record: dict[str, Any]) -> None:
+        pass
+
+    def on_train_end(self, trainer: GANTrainer) -> None:
+        pass
+
+
+class _Every(Callback):
+    def __init__(self, k: int, fn: Callable[[GANTrainer, dict[str, Any]], None]) -> None:
+        if k < 1:
+            raise ValueError(f"every(k, ...) needs k >= 1, got {k}")
+        self.k, self.fn = k, fn
+
+    def on_step_end(self, trainer: GANTrainer, record: dict[str, Any]) -> None:
+        if record["step"] % self.k == 0:
+            self.fn(trainer, record)
+
+
+def every(k: int, fn: Callable[[GANTrainer, dict[str, Any]], None]) -> Callback:
+    """A callback that calls ``fn(trainer, record)`` after every ``k``-th step (steps count from 1)."""
+    return _Every(k, fn)
+
+
+class CosineLR(Callback):
+    """Cosine learning-rate decay: after step t of T, ``lr = lr0 * (1 + cos(pi t / T)) / 2``.
+
+    A GAN's parameters keep circling the equilibrium at a constant learning rate; shrinking
+    the steps to 0 at the end lets them settle. ``optimizers`` need an ``lr`` attribute.
+    """
+
+    def __init__(self, optimizers: Sequence[Any], total_steps: int, final_fraction: float = 0.0) -> None:
+        self.optimizers = list(optimizers)
+        self.base = [opt.lr for opt in self.optimizers]
+        self.total, self.final = total_steps, final_fraction
+
+    def on_step_end(self, trainer: GANTrainer, record: dict[str, Any]) -> None:
+        t = min(trainer.step, self.total) / self.total
+        scale = self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * t))
+        for opt, lr in zip(self.optimizers, self.base):
+            opt.lr = lr * scale
+
+
+class ParameterAverage(Callback):
+    """Running (arithmetic) mean of a module's parameters from step ``start`` on.
+
+    Averaging the generator's weights over the end of training (Polyak averaging; Yazici et
+    al., 2019, "The unusual effectiveness of averaging in GAN training") cancels most of the
+    oscillation around the equilibrium that alternating gradient steps produce. The module
+    itself is not changed: read :meth:`state_dict` or :meth:`copy_to` another module.
+    """
+
+    def __init__(self, module: Module, start: int = 0) -> None:
+        self.module, self.start = module, start
+        self.count = 0
+        self._sum: list[Any] | None = None
+
+    def on_step_end(self, trainer: GANTrainer, record: dict[str, Any]) -> None:
+        if trainer.step < self.start:
+            return
+        xp = B.xp()
+        params = [xp.astype(p.data, xp.float64) for p in self.module.parameters()]  # sums in float64
+        self._sum = params if self._sum is None else [s + p for s, p in zip(self._sum, params)]
+        self.count += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """The averaged parameters (host arrays, parameter dtype), buffers as they are now."""
+        state = self.module.state_dict()
+        if self._sum is None:
+            return state
+        for (name, p), s in zip(self.module.named_parameters(), self._sum):
+            state[name] = B.to_numpy(s / self.count).astype(str(B.to_numpy(p.data).dtype))
+        return state
+
+    def copy_to(self, module: Module) -> Module:
+        """Load the averaged parameters into ``module`` (same architecture) and return it."""
+        module.load_state_dict(self.state_dict())
+        return module
+
+
+# ----------------------------------------------------------------------------
+# The trainer
+# ----------------------------------------------------------------------------
+class GANTrainer:
+    """Alternating GAN training with a history of every step.
+
+    Args:
+        generator, discriminator: Modules; ``G(z)`` -> samples, ``D(x)`` -> (N, 1) outputs
+            (logits or critic scores, per the loss). Conditional: ``G(z, y)``, ``D(x, y)``.
+        g_optimizer, d_optimizer: optimizers over G's and D's parameters (``zero_grad()``,
+            ``step()``).
+        data: real batches, see the module docstring.
+        loss: a registry name (``"minimax"``, ``"ns"``, ``"wgan"``, ``"wgan-gp"``, ``"lsgan"``,
+            ``"hinge"``, ``"ragan"``) or a :class:`~minigan.gan.losses.GANLoss`.
+        latent_dim: size of z (an int), or the full shape of one z (e.g. ``(100, 1, 1)``).
+        batch_size: samples per batch (callable data sources are asked for this many).
+        d_steps: discriminator updates per step (default: the loss's ``n_critic``: 5 for
+            WGAN, 1 otherwise). ``g_steps``: generator updates per step.
+        gp_weight: WGAN-GP penalty weight (default: the loss's, 10 for ``"wgan-gp"``).
+        r1_gamma: weight of the R1 penalty on real data (0: off).
+        clip_value: clip D's weights to [-c, c] after each update (default: the loss's,
+            0.01 for ``"wgan"``).
+        label_smoothing: one-sided label smoothing for the cross-entropy losses.
+        instance_noise: std of Gaussian noise added to every input of D, annealed linearly
+            to 0 over ``instance_noise_steps`` steps (0: constant).
+        num_classes: number of classes for conditional training (None: unconditional).
+        noise: ``"normal"`` (z ~ N(0, I)) or ``"uniform"`` (z ~ U[-1, 1]).
+        seed: seeds the trainer's own random streams (noise, data, labels, penalties),
+            which makes training deterministic given the models' initial weights.
+        n_fixed: size of the fixed noise batch used for progress images.
+    """
+
+    def __init__(
+        self,
+        generator: Module,
+        discriminator: Module,
+        g_optimizer: Any,
+        d_optimizer: Any,
+        data: Iterable[Any] | Callable[[int, B.Generator], Any],
+        *,
+        loss: str | GANLoss = "ns",
+        latent_dim: int | Sequence[int] = 100,
+        batch_size: int = 64,
+        d_steps: int | None = None,
+        g_steps: int = 1,
+        gp_weight: float | None = None,
+        r1_gamma: float = 0.0,
+        clip_value: float | None = None,
+        label_smoothing: float = 0.0,
+        instance_noise: float = 0.0,
+        instance_noise_steps: int = 0,
+        num_classes: int | None = None,
+        noise: str = "normal",
+        seed: int = 0,
+        n_fixed: int = 64,
+    ) -> None:
+        self.G, self.D = generator, discriminator
+        self.g_opt, self.d_opt = g_optimizer, d_optimizer
+        self.loss = get_loss(loss, label_smoothing=label_smoothing)
+        self.latent_shape = (latent_dim,) if isinstance(latent_dim, int) else tuple(latent_dim)
+        self.batch_size = batch_size
+        self.d_steps = self.loss.n_critic if d_steps is None else d_steps
+        self.g_steps = g_steps
+        if self.d_steps < 1 or self.g_steps < 1:
+            raise ValueError(f"d_steps and g_steps must be >= 1, got {self.d_steps} and {self.g_steps}")
+        self.gp_weight = self.loss.gp_weight if gp_weight is None else gp_weight
+        self.r1_gamma = r1_gamma
+        self.clip_value = self.loss.clip_value if clip_value is None else clip_value
+        self.instance_noise, self.instance_noise_steps = instance_noise, instance_noise_steps
+        self.num_classes = num_classes
+        if noise not in ("normal", "uniform"):
+            raise ValueError(f"noise must be 'normal' or 'uniform', got {noise!r}")
+        self.noise = noise
+
+        # Independent random streams, so that e.g. turning on instance noise does not
+        # change which real batches or which z are drawn.
+        root = B.Generator(seed)
+        self.noise_rng, self.data_rng, self.label_rng, self.aux_rng = (root.spawn() for _ in range(4))
+        self.fixed_noise = self.sample_noise(n_fixed, root.spawn())
+        self.fixed_labels = (
+            None
+            if num_classes is None
+            else Tensor(B.asarray(B.host_np.arange(n_fixed, dtype="int64") % num_classes))  # 0, 1, ..., K-1, 0, ...
+        )
+
+        self.data = data
+        self._iterator: Iterator[Any] | None = None
+        self.step = 0  # training steps done (one D phase + one G phase each)
+        self.d_updates = 0  # discriminator optimizer steps done
+        self.g_updates = 0  # generator optimizer steps done
+        self.history: list[dict[str, Any]] = []
+
+    # -- sampling ---------------------------------------------------------------
+    def sample_noise(self, n: int, rng: B.Generator | None = None) -> Tensor:
+        """z of shape (n, *latent_shape) from the noise stream (or ``rng``)."""
+        rng = rng or self.noise_rng
+        shape = (n, *self.latent_shape)
+        if self.noise == "normal":
+            return Tensor(rng.normal(shape))
+        return Tensor(rng.uniform(shape, -1.0, 1.0))
+
+    def sample_labels(self, n: int) -> Tensor | None:
+        """Uniform random class labels (n,) for fake samples (None when unconditional)."""
+        if self.num_classes is None:
+            return None
+        return Tensor(self.label_rng.integers(0, self.num_classes, (n,)))
+
+    def next_real(self) -> tuple[Tensor, Tensor | None]:
+        """The next real batch ``(x, labels)`` (labels None when the source has none)."""
+        if callable(self.data) and not hasattr(self.data, "__iter__"):
+            batch = self.data(self.batch_size, self.data_rng)
+        else:
+            if self._iterator is None:
+                self._iterator = iter(self.data)
+            try:
+                batch = next(self._iterator)
+            except StopIteration:  # an epoch ended: start the next one
+                self._iterator = iter(self.data)
+                batch = next(self._iterator)
+        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        x = _as_tensor(x, float_data=True)
+        y = None if y is None else _as_tensor(y, float_data=False)
+        if self.num_classes is not None and y is None:
+            raise ValueError("conditional training (num_classes set) needs a data source yielding (x, labels)")
+        return x, y
+
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """G(z) or G(z, labels)."""
+        return self.G(z) if labels is None else self.G(z, labels)
+
+    def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """D(x) or D(x, labels), with instance noise on x when it is enabled."""
+        x = instance_noise(x, self.current_instance_noise(), self.aux_rng)
+        return self.D(x) if labels is None else self.D(x, labels)
+
+    def current_instance_noise(self) -> float:
+        """The instance-noise std at the current step (linear annealing to 0)."""
+        if self.instance_noise <= 0.0:
+            return 0.0
+        if self.instance_noise_steps <= 0:
+            return self.instance_noise
+        return self.instance_noise * max(0.0, 1.0 - self.step / self.instance_noise_steps)
+
+    def sample_fixed(self, eval_mode: bool = True) -> Tensor:
+        """G applied to the fixed noise batch (progress images), without recording a graph.
+
+        With ``eval_mode`` G runs in eval mode (BatchNorm uses running statistics, dropout
+        off) and its previous mode is restored afterwards.
+        """
+        was_training = self.G.training
+        if eval_mode:
+            self.G.eval()
+        try:
+            with no_grad():
+                return self.generate(self.fixed_noise, self.fixed_labels)
+        finally:
+            self.G.train(was_training)
+
+    # -- the two phases ----------------------------------------------------------
+    def discriminator_step(self) -> dict[str, Any]:
+        """One update of D on a real batch and a detached fake batch. Returns its statistics."""
+        real, real_labels = self.next_real()
+        n = real.shape[0]
+        fake_labels = self.sample_labels(n)
+        fake = self.generate(self.sample_noise(n), fake_labels)
+
+        d_real = self.discriminate(real, real_labels)
+        d_fake = self.discriminate(fake.detach(), fake_labels)  # detach: G is held constant in the D step
+        loss = self.loss.d_loss(d_real, d_fake)
+        stats: dict[str, Any] = {"d_loss": loss.item()}
+        if self.gp_weight > 0.0:
+            gp = gradient_penalty(self.D, real, fake, self.aux_rng, weight=self.gp_weight, labels=real_labels)
+            stats["gp"] = gp.item()
+            loss = loss + gp
+        if self.r1_gamma > 0.0:
+            r1 = r1_penalty(self.D, real, gamma=self.r1_gamma, labels=real_labels)
+            stats["r1"] = r1.item()
+            loss = loss + r1
+
+        self.d_opt.zero_grad()
+        loss.backward()
+        stats["d_grad_norm"] = grad_norm(self.D.parameters())
+        self.d_opt.step()
+        if self.clip_value is not None:
+            clip_weights_(self.D.parameters(), self.clip_value)  # WGAN: keep the critic (roughly) Lipschitz
+        self.d_updates += 1
+        stats.update(self._output_stats(d_real, d_fake))
+        return stats
+
+    def generator_loss(
+        self, z: Tensor, labels: Tensor | None = None, real: Tensor | None = None, real_labels: Tensor | None = None
+    ) -> Tensor:
+        """G's loss on noise ``z``: G(z) is scored by D and the gradient will flow through D.
+
+        ``real`` is needed only by losses that compare with real data (relativistic).
+        """
+        fake = self.generate(z, labels)
+        g_fake = self.discriminate(fake, labels)  # no detach: the gradient flows back through D into G
+        g_real = None
+        if self.loss.needs_real_in_g:
+            g_real = self.discriminate(real, real_labels)
+        return self.loss.g_loss(g_fake, g_real)
+
+    def generator_step(self) -> dict[str, Any]:
+        """One update of G through a frozen D. Returns its statistics."""
+        real = real_labels = None
+        if self.loss.needs_real_in_g:
+            real, real_labels = self.next_real()
+        n = self.batch_size if real is None else real.shape[0]
+        with frozen(self.D):  # D passes gradients through but gets none; its buffers are restored
+            labels = self.sample_labels(n)
+            loss = self.generator_loss(self.sample_noise(n), labels, real, real_labels)
+            self.g_opt.zero_grad()
+            loss.backward()
+            stats = {"g_loss": loss.item(), "g_grad_norm": grad_norm(self.G.parameters())}
+            self.g_opt.step()  # only G's optimizer steps
+        self.g_updates += 1
+        return stats
+
+    def _output_stats(self, d_real: Tensor, d_fake: Tensor) -> dict[str, float]:
+        """Mean D(x), mean D(G(z)) (sigmoid of logits, or raw critic scores) and D's accuracy."""
+        xp = B.xp()
+        r, f = d_real.data, d_fake.data
+        if self.loss.output == "logit":
+            mean_real = float(xp.mean(F.sigmoid(r).data))
+            mean_fake = float(xp.mean(F.sigmoid(f).data))
+        else:
+            mean_real, mean_fake = float(xp.mean(r)), float(xp.mean(f))
+        t = self.loss.threshold
+        if t is None:  # critics have no fixed scale: split halfway between the two means
+            t = 0.5 * (mean_real + mean_fake)
+        correct = float(xp.sum(xp.astype(r > t, xp.float64))) + float(xp.sum(xp.astype(f <= t, xp.float64)))
+        return {"d_real": mean_real, "d_fake": mean_fake, "d_acc": correct / (r.size + f.size)}
+
+    # -- the loop ----------------------------------------------------------------
+    def train_step(self) -> dict[str, Any]:
+        """One step: ``d_steps`` discriminator updates, then ``g_steps`` generator updates.
+
+        Returns the step's history record (D statistics averaged over the D phase, G
+        statistics over the G phase).
+        """
+        self.G.train()
+        self.D.train()
+        d_stats = [self.discriminator_step() for _ in range(self.d_steps)]
+        g_stats = [self.generator_step() for _ in range(self.g_steps)]
+        self.step += 1
+        record: dict[str, Any] = {"step": self.step}
+        record.update(_average(d_stats))
+        record.update(_average(g_stats))
+        if self.instance_noise > 0.0:
+            record["instance_noise"] = self.current_instance_noise()
+        self.history.append(record)
+        return record
+
+    def train(self, steps: int, callbacks: Sequence[Callback | Callable[..., None]] = ()) -> list[dict[str, Any]]:
+        """Run ``steps`` training steps, calling the callbacks after each; returns the history."""
+        for _ in range(steps):
+            record = self.train_step()
+            for cb in callbacks:
+                if isinstance(cb, Callback):
+                    cb.on_step_end(self, record)
+                else:
+                    cb(self, record)
+        for cb in callbacks:
+            if isinstance(cb, Callback):
+                cb.on_train_end(self)
+        return self.history
+
+    def history_columns(self) -> dict[str, list[Any]]:
+        """The history as columns: ``{"d_loss": [...], "g_loss": [...], ...}`` (for plotting)."""
+        keys: list[str] = []
+        for rec in self.history:
+            keys.extend(k for k in rec if k not in keys)
+        return {k: [rec.get(k) for rec in self.history] for k in keys}
+
+
+def _average(stats: list[dict[str, float]]) -> dict[str, float]:
+    return {k: sum(s[k] for s in stats) / len(stats) for k in stats[0]}
+
+
+def _as_tensor(x: Any, float_data: bool) -> Tensor:
+    """Batches from any source -> Tensor on the active backend.
+
+    Float data is cast to the default float dtype (the models' dtype): a loader yielding
+    float64 NumPy arrays then trains a float32 model without mixing precisions.
+    """
+    xp = B.xp()
+    if isinstance(x, Tensor):
+        x = x.data
+    if not (hasattr(x, "__array_namespace__") and B.namespace_of(x) == B.get_backend().name):
+        host = B.to_numpy(x) if hasattr(x, "__array_namespace__") else B.host_np.asarray(x)
+        x = B.asarray(host)
+    if float_data and xp.isdtype(x.dtype, "real floating") and x.dtype != B.float_dtype():
+        x = xp.astype(x, B.float_dtype())
+    return Tensor(x)

@@ -1,0 +1,398 @@
+"""The seed architectures, by name: ``minigan.models.build("mlp-generator", rng=0)``.
+
+Each entry reproduces a network from the material minigan grew from, with its
+parameter counts exact (``minigan summary NAME`` prints the Keras-style table):
+
+=========================  ===================================================  ===========  ==========  =============
+name                       layers                                               total        trainable   non-trainable
+=========================  ===================================================  ===========  ==========  =============
+mlp-discriminator          784-512-256-128-1, LeakyReLU(0.2)                    566,273      566,273     0
+mlp-generator              32-128-256-512-784, BatchNorm + LeakyReLU, tanh      574,608      572,816     1,792
+conv-discriminator         Conv 32/64/128 (3x3, s2), Flatten, Dropout, Dense    93,825       93,825      0
+conv-generator             Dense(1152), 3x3 -> 7x7 -> 14x14 -> 28x28, tanh      260,737      260,353     384
+dcgan-discriminator        Conv 64/64 (3x3, s2, same), Flatten, Dense           40,705       40,705      0
+dcgan-generator            Dense(128*7*7), ConvT 128/128 (4x4, s2), Conv, sig   1,159,169    1,159,169   0
+gaussian-1d-generator      a * z + b (Dense(1, 1))                              2            2           0
+gaussian-1d-discriminator  1-32-32-1, LeakyReLU(0.2)                            1,153        1,153       0
+=========================  ===================================================  ===========  ==========  =============
+
+Conventions:
+
+- Images are channels-first (N, 1, 28, 28); the MLP models work on flat
+  (N, 784) vectors.
+- **Discriminators output logits** (no final sigmoid): the GAN losses take
+  logits because ``log(sigmoid(x))`` computed from logits is finite for any x.
+  Where a seed ends its discriminator with ``Dense(1, activation='sigmoid')``
+  the sigmoid moved into the loss; the parameter count is unchanged.
+- Generators end with tanh (data scaled to [-1, 1]) except the beginner-guide
+  DCGAN generator, which ends with sigmoid (data in [0, 1]) as in the guide.
+- BatchNorm uses Keras' defaults expressed in PyTorch's convention
+  (``momentum=0.01`` = Keras 0.99, ``eps=1e-3``), since the seeds are Keras models.
+- Weights are initialised with Keras' default (Glorot uniform, zero biases),
+  except the DCGAN pair, which uses the DCGAN paper's N(0, 0.02); every
+  builder takes ``init=`` to choose another scheme (see ``minigan/nn/init.py``).
+
+Choices where a seed left something open (each a keyword argument):
+
+- conv-discriminator: LeakyReLU(0.2) after each convolution, ``dropout=0.4``;
+  paddings 'same', 'same', 'valid' give 28 -> 14 -> 7 -> 3, so Flatten gives
+  128 * 3 * 3 = 1152.
+- conv-generator: LeakyReLU(0.2) after the Dense layer; the first transposed
+  convolution is 'valid' (3 -> 7), the other two 'same' (7 -> 14 -> 28).
+  Its latent size, 32, is the one that makes the seed's total 260,737.
+- dcgan-*: the beginner guide's networks (latent size 100, LeakyReLU(0.2),
+  Dropout(0.4) in the discriminator). The guide's ``Dense(128*6*6)`` seed grid
+  gives 24x24 images; minigan uses ``image_size=28`` (a 7x7 grid) for MNIST
+  by default, and ``image_size=24`` reproduces the guide's shapes.
+- gaussian-1d-discriminator: the Gaussian-fitting post's "3-layer MLP" as
+  1-32-32-1 with LeakyReLU(0.2) (``hidden=32``).
+
+To add a model (for example a class-conditional pair) call :func:`register`.
+
+Read next: ``minigan/cli.py`` (``minigan summary NAME``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from minigan.backend import Generator
+from minigan.nn import (
+    BatchNorm,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Module,
+    Reshape,
+    Sequential,
+    Sigmoid,
+    Summary,
+    Tanh,
+    init,
+)
+
+__all__ = ["ModelInfo", "build", "info", "names", "register", "summarize"]
+
+# Keras' BatchNormalization defaults (momentum 0.99 on the *old* value, eps 1e-3) in PyTorch's convention.
+KERAS_BN = {"momentum": 0.01, "eps": 1e-3}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a trainer needs to know about a registered model.
+
+    Attributes:
+        name: registry name, e.g. ``"conv-generator"``.
+        role: ``"generator"`` or ``"discriminator"``.
+        description: one line.
+        input_shape: one sample's input shape (no batch axis); ``(latent_dim,)`` for generators.
+        output_shape: one sample's output shape.
+        output: what the output means: ``"logits"``, ``"tanh"`` ([-1, 1]), ``"sigmoid"`` ([0, 1]) or ``"linear"``.
+        latent_dim: size of the noise vector z (generators), else None.
+        pair: the name of the matching generator/discriminator.
+        source: where the architecture comes from.
+        defaults: the builder's keyword arguments and their default values.
+    """
+
+    name: str
+    role: str
+    description: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    output: str
+    latent_dim: int | None = None
+    pair: str | None = None
+    source: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    builder: Callable[..., Module]
+    meta: Callable[..., ModelInfo]
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register(name: str, builder: Callable[..., Module], meta: Callable[..., ModelInfo]) -> None:
+    """Add a model: ``builder(rng: Generator, **kwargs) -> Module`` and ``meta(**kwargs) -> ModelInfo``."""
+    if name in _REGISTRY:
+        raise ValueError(f"a model named {name!r} is already registered")
+    _REGISTRY[name] = _Entry(builder, meta)
+
+
+def names() -> list[str]:
+    """Registered model names, in registration order."""
+    return list(_REGISTRY)
+
+
+def _entry(name: str) -> _Entry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(_REGISTRY)}") from None
+
+
+def info(name: str, **kwargs: Any) -> ModelInfo:
+    """The :class:`ModelInfo` of ``name`` (built with ``kwargs``, e.g. ``latent_dim=64``)."""
+    return _entry(name).meta(**kwargs)
+
+
+def build(name: str, rng: Generator | int = 0, **kwargs: Any) -> Module:
+    """Build model ``name`` with initial weights drawn from ``rng`` (a Generator or an int seed).
+
+    The same seed gives bit-identical parameters. ``kwargs`` are the model's
+    options (see :func:`info` ``(name).defaults``), e.g. ``latent_dim=64``.
+    """
+    entry = _entry(name)
+    entry.meta(**kwargs)  # validates the keyword arguments
+    return entry.builder(init.as_generator(rng), **kwargs)
+
+
+def summarize(name: str, rng: Generator | int = 0, **kwargs: Any) -> Summary:
+    """Build ``name`` and return its Keras-style :class:`~minigan.nn.Summary` (``print()`` it)."""
+    meta = info(name, **kwargs)
+    note = None
+    if meta.output == "logits":
+        note = "Output: logits (no final sigmoid; the GAN losses apply it, numerically stable)."
+    return build(name, rng, **kwargs).summarize(meta.input_shape, name=name, note=note)
+
+
+def _meta(
+    name: str, role: str, description: str, input_shape, output_shape, output, pair, source, defaults, kwargs
+) -> ModelInfo:
+    unknown = sorted(set(kwargs) - set(defaults))
+    if unknown:
+        raise TypeError(f"model {name!r} got unknown option(s) {unknown}; it takes {sorted(defaults)}")
+    opts = {**defaults, **kwargs}
+    latent = opts.get("latent_dim") if role == "generator" else None
+    return ModelInfo(
+        name, role, description, tuple(input_shape(opts)), tuple(output_shape(opts)), output, latent, pair, source, opts
+    )
+
+
+def _spec(name: str, role: str, description: str, output: str, pair: str, source: str, defaults: dict[str, Any]):
+    """Decorator registering a builder ``f(rng, **options)`` together with its metadata."""
+
+    def wrap(builder: Callable[..., Module]) -> Callable[..., Module]:
+        in_shape = builder.input_shape  # type: ignore[attr-defined]
+        out_shape = builder.output_shape  # type: ignore[attr-defined]
+
+        def meta(**kwargs: Any) -> ModelInfo:
+            return _meta(name, role, description, in_shape, out_shape, output, pair, source, defaults, kwargs)
+
+        def build_with_defaults(rng: Generator, **kwargs: Any) -> Module:
+            return builder(rng, **{**defaults, **kwargs})
+
+        register(name, build_with_defaults, meta)
+        return builder
+
+    return wrap
+
+
+def _shapes(input_shape: Callable[[dict], tuple], output_shape: Callable[[dict], tuple]):
+    def wrap(f):
+        f.input_shape, f.output_shape = input_shape, output_shape
+        return f
+
+    return wrap
+
+
+SEED_LECTURE = "lecture seed (Keras MNIST GAN)"
+SEED_GUIDE = "beginner guide to DCGAN on MNIST"
+SEED_POST = "Gaussian-fitting blog post"
+
+
+# ----------------------------------------------------------------------------
+# MLP GAN (lecture seed)
+# ----------------------------------------------------------------------------
+@_spec(
+    "mlp-discriminator",
+    "discriminator",
+    "784-512-256-128-1 MLP with LeakyReLU(0.2)",
+    "logits",
+    "mlp-generator",
+    SEED_LECTURE,
+    {"in_features": 784, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (o["in_features"],), lambda o: (1,))
+def mlp_discriminator(rng: Generator, in_features: int, slope: float, init: str) -> Module:
+    sizes = [in_features, 512, 256, 128]
+    layers: list[Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [Dense(a, b, rng=rng, weight_init=init), LeakyReLU(slope)]
+    layers.append(Dense(128, 1, rng=rng, weight_init=init))  # logits
+    return Sequential(*layers)
+
+
+@_spec(
+    "mlp-generator",
+    "generator",
+    "32-128-256-512-784 MLP with BatchNorm + LeakyReLU(0.2), tanh output",
+    "tanh",
+    "mlp-discriminator",
+    SEED_LECTURE,
+    {"latent_dim": 32, "out_features": 784, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (o["out_features"],))
+def mlp_generator(rng: Generator, latent_dim: int, out_features: int, slope: float, init: str) -> Module:
+    sizes = [latent_dim, 128, 256, 512]
+    layers: list[Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [Dense(a, b, rng=rng, weight_init=init), BatchNorm(b, **KERAS_BN), LeakyReLU(slope)]
+    layers += [Dense(512, out_features, rng=rng, weight_init=init), Tanh()]
+    return Sequential(*layers)
+
+
+# ----------------------------------------------------------------------------
+# Convolutional GAN (lecture seed)
+# ----------------------------------------------------------------------------
+@_spec(
+    "conv-discriminator",
+    "discriminator",
+    "Conv2D 32/64/128 (3x3, stride 2) with LeakyReLU(0.2), Flatten(1152), Dropout, Dense(1)",
+    "logits",
+    "conv-generator",
+    SEED_LECTURE,
+    {"dropout": 0.4, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (1, 28, 28), lambda o: (1,))
+def conv_discriminator(rng: Generator, dropout: float, slope: float, init: str) -> Module:
+    return Sequential(
+        Conv2D(1, 32, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 28 -> 14
+        LeakyReLU(slope),
+        Conv2D(32, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 7
+        LeakyReLU(slope),
+        Conv2D(64, 128, 3, stride=2, padding="valid", rng=rng, weight_init=init),  # 7 -> 3
+        LeakyReLU(slope),
+        Flatten(),  # (N, 128, 3, 3) -> (N, 1152)
+        Dropout(dropout, rng=rng.spawn()),
+        Dense(1152, 1, rng=rng, weight_init=init),  # logits
+    )
+
+
+@_spec(
+    "conv-generator",
+    "generator",
+    "Dense(1152) -> (128, 3, 3) -> ConvT 7x7 -> BN -> ConvT 14x14 -> BN -> ConvT 28x28, tanh",
+    "tanh",
+    "conv-discriminator",
+    SEED_LECTURE,
+    {"latent_dim": 32, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, 28, 28))
+def conv_generator(rng: Generator, latent_dim: int, slope: float, init: str) -> Module:
+    return Sequential(
+        Dense(latent_dim, 128 * 3 * 3, rng=rng, weight_init=init),
+        LeakyReLU(slope),
+        Reshape((128, 3, 3)),  # (N, 1152) -> (N, 128, 3, 3)
+        Conv2DTranspose(128, 128, 3, stride=2, padding="valid", rng=rng, weight_init=init),  # 3 -> 7
+        BatchNorm(128, **KERAS_BN),
+        LeakyReLU(slope),
+        Conv2DTranspose(128, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 7 -> 14
+        BatchNorm(64, **KERAS_BN),
+        LeakyReLU(slope),
+        Conv2DTranspose(64, 1, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 28
+        Tanh(),
+    )
+
+
+# ----------------------------------------------------------------------------
+# DCGAN of the beginner guide
+# ----------------------------------------------------------------------------
+def _check_image_size(size: int) -> int:
+    if size < 4 or size % 4:
+        raise ValueError(f"image_size must be a multiple of 4 (two stride-2 layers), got {size}")
+    return size
+
+
+@_spec(
+    "dcgan-discriminator",
+    "discriminator",
+    "Conv2D 64/64 (3x3, stride 2, same) with LeakyReLU(0.2) + Dropout(0.4), Flatten, Dense(1)",
+    "logits",
+    "dcgan-generator",
+    SEED_GUIDE,
+    {"image_size": 28, "dropout": 0.4, "slope": 0.2, "init": "dcgan_normal"},
+)
+@_shapes(lambda o: (1, o["image_size"], o["image_size"]), lambda o: (1,))
+def dcgan_discriminator(rng: Generator, image_size: int, dropout: float, slope: float, init: str) -> Module:
+    g = _check_image_size(image_size) // 4
+    return Sequential(
+        Conv2D(1, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # S -> S/2
+        LeakyReLU(slope),
+        Dropout(dropout, rng=rng.spawn()),
+        Conv2D(64, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # S/2 -> S/4
+        LeakyReLU(slope),
+        Dropout(dropout, rng=rng.spawn()),
+        Flatten(),  # (N, 64, S/4, S/4) -> (N, 64 * (S/4)^2)
+        Dense(64 * g * g, 1, rng=rng, weight_init=init),  # logits (the guide's sigmoid is in the loss)
+    )
+
+
+@_spec(
+    "dcgan-generator",
+    "generator",
+    "Dense(128*7*7) -> ConvT 128 (4x4, s2, same) x2 -> Conv2D(1, 3x3, same), sigmoid",
+    "sigmoid",
+    "dcgan-discriminator",
+    SEED_GUIDE,
+    {"latent_dim": 100, "image_size": 28, "slope": 0.2, "init": "dcgan_normal"},
+)
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, o["image_size"], o["image_size"]))
+def dcgan_generator(rng: Generator, latent_dim: int, image_size: int, slope: float, init: str) -> Module:
+    g = _check_image_size(image_size) // 4
+    return Sequential(
+        Dense(latent_dim, 128 * g * g, rng=rng, weight_init=init),
+        LeakyReLU(slope),
+        Reshape((128, g, g)),  # (N, 128*g*g) -> (N, 128, g, g)
+        Conv2DTranspose(128, 128, 4, stride=2, padding="same", rng=rng, weight_init=init),  # g -> 2g
+        LeakyReLU(slope),
+        Conv2DTranspose(128, 128, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 2g -> 4g
+        LeakyReLU(slope),
+        Conv2D(128, 1, 3, padding="same", rng=rng, weight_init=init),
+        Sigmoid(),  # images in [0, 1], as the guide's data
+    )
+
+
+# ----------------------------------------------------------------------------
+# 1-D models of the Gaussian-fitting post
+# ----------------------------------------------------------------------------
+@_spec(
+    "gaussian-1d-generator",
+    "generator",
+    "linear generator a * z + b (Dense(1, 1)): learns N(mu, sigma) as b -> mu, |a| -> sigma",
+    "linear",
+    "gaussian-1d-discriminator",
+    SEED_POST,
+    {"latent_dim": 1, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (1,))
+def gaussian_1d_generator(rng: Generator, latent_dim: int, init: str) -> Module:
+    return Sequential(Dense(latent_dim, 1, rng=rng, weight_init=init))
+
+
+@_spec(
+    "gaussian-1d-discriminator",
+    "discriminator",
+    "3-layer MLP 1-32-32-1 with LeakyReLU(0.2)",
+    "logits",
+    "gaussian-1d-generator",
+    SEED_POST,
+    {"hidden": 32, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (1,), lambda o: (1,))
+def gaussian_1d_discriminator(rng: Generator, hidden: int, slope: float, init: str) -> Module:
+    return Sequential(
+        Dense(1, hidden, rng=rng, weight_init=init),
+        LeakyReLU(slope),
+        Dense(hidden, hidden, rng=rng, weight_init=init),
+        LeakyReLU(slope),
+        Dense(hidden, 1, rng=rng, weight_init=init),  # logits
+    )
