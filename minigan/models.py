@@ -47,7 +47,13 @@ Choices where a seed left something open (each a keyword argument):
 - gaussian-1d-discriminator: the Gaussian-fitting post's "3-layer MLP" as
   1-32-32-1 with LeakyReLU(0.2) (``hidden=32``).
 
-To add a model (for example a class-conditional pair) call :func:`register`.
+- cgan-*: a class-conditional MLP pair (Mirza & Osindero, 2014, on the MLP
+  GAN's layer sizes): each takes ``(x, labels)`` and appends a learned
+  embedding of the label to its input (:class:`LabelConcat`), so both players
+  know which digit is meant. Called without labels (as ``minigan summary``
+  does) they condition on class 0.
+
+To add a model call :func:`register`.
 
 Read next: ``minigan/cli.py`` (``minigan summary NAME``).
 """
@@ -58,6 +64,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import minigan.functions as F
+from minigan import backend as B
+from minigan.autograd import Tensor
 from minigan.backend import Generator
 from minigan.nn import (
     BatchNorm,
@@ -65,6 +74,7 @@ from minigan.nn import (
     Conv2DTranspose,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     LeakyReLU,
     Module,
@@ -76,7 +86,7 @@ from minigan.nn import (
     init,
 )
 
-__all__ = ["ModelInfo", "build", "info", "names", "register", "summarize"]
+__all__ = ["ConditionalSequential", "LabelConcat", "ModelInfo", "build", "info", "names", "register", "summarize"]
 
 # Keras' BatchNormalization defaults (momentum 0.99 on the *old* value, eps 1e-3) in PyTorch's convention.
 KERAS_BN = {"momentum": 0.01, "eps": 1e-3}
@@ -396,3 +406,83 @@ def gaussian_1d_discriminator(rng: Generator, hidden: int, slope: float, init: s
         LeakyReLU(slope),
         Dense(hidden, 1, rng=rng, weight_init=init),  # logits
     )
+
+
+# ----------------------------------------------------------------------------
+# Class-conditional MLP GAN (cgan)
+# ----------------------------------------------------------------------------
+class LabelConcat(Module):
+    """Append a learned embedding of each sample's class label: ``(N, F), (N,) -> (N, F + E)``.
+
+    Without labels (a shape probe such as ``minigan summary``) every sample gets class 0.
+    """
+
+    def __init__(self, num_classes: int, embedding_dim: int, rng: Generator) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.embedding = Embedding(num_classes, embedding_dim, rng=rng)
+
+    def forward(self, x: Tensor, labels: Any = None) -> Tensor:
+        if labels is None:
+            labels = Tensor(B.xp().zeros((x.shape[0],), dtype=B.xp().int64))
+        return F.concat([x, self.embedding(labels)], axis=1)  # (N, F) ++ (N, E) -> (N, F + E)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_classes}, {self.embedding.embedding_dim}"
+
+
+class ConditionalSequential(Sequential):
+    """A Sequential whose first layer also receives the labels: ``model(x, labels)``."""
+
+    def forward(self, x: Tensor, labels: Any = None) -> Tensor:  # type: ignore[override]
+        first, *rest = list(self)
+        x = first(x, labels)
+        for layer in rest:
+            x = layer(x)
+        return x
+
+
+SEED_CGAN = "Mirza & Osindero (2014), conditional GAN, on the lecture MLP sizes"
+
+
+@_spec(
+    "cgan-generator",
+    "generator",
+    "z ++ label embedding(10) -> 128-256-512-784 MLP with BatchNorm + LeakyReLU(0.2), tanh",
+    "tanh",
+    "cgan-discriminator",
+    SEED_CGAN,
+    {"latent_dim": 32, "num_classes": 10, "embedding_dim": 10, "out_features": 784, "slope": 0.2,
+     "init": "glorot_uniform"},
+)  # fmt: skip
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (o["out_features"],))
+def cgan_generator(
+    rng: Generator, latent_dim: int, num_classes: int, embedding_dim: int, out_features: int, slope: float, init: str
+) -> Module:
+    sizes = [latent_dim + embedding_dim, 128, 256, 512]
+    layers: list[Module] = [LabelConcat(num_classes, embedding_dim, rng=rng)]
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [Dense(a, b, rng=rng, weight_init=init), BatchNorm(b, **KERAS_BN), LeakyReLU(slope)]
+    layers += [Dense(512, out_features, rng=rng, weight_init=init), Tanh()]
+    return ConditionalSequential(*layers)
+
+
+@_spec(
+    "cgan-discriminator",
+    "discriminator",
+    "x ++ label embedding(50) -> 512-256-128-1 MLP with LeakyReLU(0.2)",
+    "logits",
+    "cgan-generator",
+    SEED_CGAN,
+    {"in_features": 784, "num_classes": 10, "embedding_dim": 50, "slope": 0.2, "init": "glorot_uniform"},
+)
+@_shapes(lambda o: (o["in_features"],), lambda o: (1,))
+def cgan_discriminator(
+    rng: Generator, in_features: int, num_classes: int, embedding_dim: int, slope: float, init: str
+) -> Module:
+    sizes = [in_features + embedding_dim, 512, 256, 128]
+    layers: list[Module] = [LabelConcat(num_classes, embedding_dim, rng=rng)]
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [Dense(a, b, rng=rng, weight_init=init), LeakyReLU(slope)]
+    layers.append(Dense(128, 1, rng=rng, weight_init=init))  # logits
+    return ConditionalSequential(*layers)

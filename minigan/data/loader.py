@@ -259,9 +259,15 @@ class DataLoader:
         self.epoch, self.batch = int(epoch), 0
 
     def state_dict(self) -> dict[str, int]:
-        """Position in the data stream, for checkpoints: ``{"seed", "epoch", "batch"}``."""
-        self._roll_over()
-        return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch}
+        """Position in the data stream, for checkpoints: ``{"seed", "epoch", "batch"}``.
+
+        Read-only: it may be called between two batches of a running loop (a checkpoint
+        every k steps) without changing what that loop yields next.
+        """
+        epoch, batch = self.epoch, self.batch
+        if batch >= len(self):  # every batch of the epoch handed out: the next one is batch 0 of the next epoch
+            epoch, batch = epoch + 1, 0
+        return {"seed": self.seed, "epoch": epoch, "batch": batch}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Continue exactly where :meth:`state_dict` was taken (next batch of that epoch)."""

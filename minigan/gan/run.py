@@ -1,0 +1,492 @@
+"""Resumable training runs: what ``minigan train`` trains, and how it stops and starts again.
+
+A :class:`TrainConfig` names everything that defines a run (model, loss, optimizer
+settings, seed, data set, ...); :class:`TrainingRun` builds the generator, the
+discriminator, their Adam optimizers and a :class:`~minigan.gan.trainer.GANTrainer`
+from it and trains until a target step, with a checkpoint every ``k`` steps, at the end,
+and on Ctrl-C.
+
+**Resuming is exact.** A checkpoint (:func:`minigan.checkpoint.save`) holds
+
+- G and D (parameters, BatchNorm statistics, the generators of their Dropout layers);
+- both optimizers (Adam's moments and step counts);
+- the trainer's four random streams (noise, data, labels, penalties), its step counters
+  and its history;
+- the fixed noise (and labels) of the progress images;
+- the data loader's position (seed, epoch, batch), passed in by whoever owns the loader;
+- the config, so that a run (or just its generator, :func:`build_generator`) can be
+  rebuilt from the file alone.
+
+So ``train 200 steps`` and ``train 100 steps, save, load, train to step 200`` do the same
+arithmetic on the same numbers: the final weights are bitwise equal (the test-suite checks it).
+
+Ctrl-C. While :meth:`TrainingRun.train` runs, the first SIGINT only asks the loop to stop
+after the current step, so the checkpoint it writes is a consistent step boundary; a
+second Ctrl-C interrupts at once.
+
+The models: ``mlp-gan``, ``conv-gan``, ``dcgan`` and ``cgan`` (class-conditional) use the
+architectures registered in :mod:`minigan.models`; ``ring-2d`` and ``grid-2d`` use the
+small MLPs of ``benchmarks/toy2d.py``. The data itself (MNIST, glyphs, the toy mixtures)
+is supplied by the caller: this module sits below ``minigan.data`` in the layering.
+
+Read next: ``minigan/cli.py`` (``minigan train`` and ``minigan sample``: data sets, the
+progress bar and the pictures around this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from minigan import backend as B
+from minigan import checkpoint, models
+from minigan.autograd import Tensor, no_grad
+from minigan.gan.trainer import GANTrainer
+from minigan.nn import Dense, LeakyReLU, Module, ReLU, Sequential
+from minigan.optim import Adam
+
+__all__ = [
+    "GAN_MODELS",
+    "MODEL_NAMES",
+    "TOY_1D_MODELS",
+    "GanSpec",
+    "TrainConfig",
+    "TrainingRun",
+    "build_generator",
+    "sample",
+    "summarize_history",
+    "write_history_csv",
+]
+
+
+# ----------------------------------------------------------------------------
+# The models
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GanSpec:
+    """A generator/discriminator pair and the data it expects.
+
+    Attributes:
+        generator, discriminator: builder names (registered in :mod:`minigan.models`, or
+            ``"toy2d-generator"`` / ``"toy2d-discriminator"``).
+        data: ``"images"`` (28x28 digits) or ``"ring"`` / ``"grid"`` (2-D mixtures).
+        flat: the models take flat (N, 784) vectors rather than (N, 1, 28, 28) images.
+        value_range: the generator's output range (the pixels are scaled to it).
+        num_classes: for conditional models, else None.
+        defaults: the run defaults that differ from :class:`TrainConfig`'s (DCGAN's).
+    """
+
+    generator: str
+    discriminator: str
+    data: str = "images"
+    flat: bool = False
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    num_classes: int | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: The models ``minigan train`` trains with this module (the 1-D toys are in ``TOY_1D_MODELS``).
+GAN_MODELS: dict[str, GanSpec] = {
+    "mlp-gan": GanSpec("mlp-generator", "mlp-discriminator", flat=True, defaults={"steps": 1000}),
+    "conv-gan": GanSpec("conv-generator", "conv-discriminator", defaults={"steps": 1000}),
+    "dcgan": GanSpec("dcgan-generator", "dcgan-discriminator", value_range=(0.0, 1.0), defaults={"steps": 1000}),
+    "cgan": GanSpec("cgan-generator", "cgan-discriminator", flat=True, num_classes=10, defaults={"steps": 1000}),
+    # benchmarks/toy2d.py's "plain" runs: Adam 1e-3, batch 256, 5,000 steps, Keras' default init.
+    "ring-2d": GanSpec(
+        "toy2d-generator",
+        "toy2d-discriminator",
+        data="ring",
+        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "latent_dim": 16},
+    ),
+    "grid-2d": GanSpec(
+        "toy2d-generator",
+        "toy2d-discriminator",
+        data="grid",
+        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "latent_dim": 16},
+    ),
+}
+
+#: The 1-D Gaussian-fitting models, trained by :func:`minigan.gan.experiments.run_gaussian_1d`.
+TOY_1D_MODELS = ("gaussian-1d", "mixture-1d")
+
+#: Every model name ``minigan train --model`` accepts.
+MODEL_NAMES = (*GAN_MODELS, *TOY_1D_MODELS)
+
+
+def _toy2d_generator(rng: B.Generator, latent_dim: int, hidden: int, layers: int, init: str) -> Module:
+    """latent -> hidden x layers (ReLU) -> 2, as ``benchmarks/toy2d.py``."""
+    mods: list[Module] = []
+    width = latent_dim
+    for _ in range(layers):
+        mods += [Dense(width, hidden, rng=rng, weight_init=init), ReLU()]
+        width = hidden
+    mods.append(Dense(width, 2, rng=rng, weight_init=init))
+    return Sequential(*mods)
+
+
+def _toy2d_discriminator(rng: B.Generator, hidden: int, layers: int, init: str) -> Module:
+    """2 -> hidden x layers (LeakyReLU 0.2) -> 1 logit, as ``benchmarks/toy2d.py``."""
+    mods: list[Module] = []
+    width = 2
+    for _ in range(layers):
+        mods += [Dense(width, hidden, rng=rng, weight_init=init), LeakyReLU(0.2)]
+        width = hidden
+    mods.append(Dense(width, 1, rng=rng, weight_init=init))
+    return Sequential(*mods)
+
+
+_TOY2D_BUILDERS: dict[str, Callable[..., Module]] = {
+    "toy2d-generator": _toy2d_generator,
+    "toy2d-discriminator": _toy2d_discriminator,
+}
+
+
+def _build(name: str, rng: B.Generator, kwargs: Mapping[str, Any]) -> Module:
+    if name in _TOY2D_BUILDERS:
+        return _TOY2D_BUILDERS[name](rng, **kwargs)
+    return models.build(name, rng=rng, **kwargs)
+
+
+# ----------------------------------------------------------------------------
+# The configuration
+# ----------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in ``config.json`` and in the checkpoint).
+
+    The defaults are the DCGAN paper's: Adam with lr 2e-4 and beta1 0.5, batch 128,
+    weights from N(0, 0.02); LeakyReLU(0.2) is built into the architectures. A model's
+    :attr:`GanSpec.defaults` replace some of them (the 2-D toys train with Adam 1e-3).
+    ``steps`` is the *total* number of training steps the run aims at (a resumed run
+    continues up to it).
+    """
+
+    model: str = "mlp-gan"
+    loss: str = "non-saturating"
+    steps: int = 1000
+    batch_size: int = 128
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int | None = None  # None: the loss's n_critic (5 for WGAN, else 1)
+    g_steps: int = 1
+    seed: int = 0
+    init: str = "dcgan_normal"
+    latent_dim: int | None = None  # None: the generator's default
+    dataset: str = "auto"  # what was asked for; the data set actually used is reported separately
+    data_dir: str | None = None
+    limit: int | None = None  # use only the first `limit` training images
+    n_fixed: int = 64  # size of the fixed noise batch of the progress images
+
+    #: Fields that must agree between a checkpoint and the command that resumes it.
+    DEFINING = ("model", "loss", "batch_size", "lr", "beta1", "beta2", "d_steps", "g_steps", "seed", "init",
+                "latent_dim", "dataset", "limit", "n_fixed")  # fmt: skip
+
+    @classmethod
+    def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
+        """The config of ``model`` with its defaults, then ``overrides`` (None values are ignored)."""
+        if model not in GAN_MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(GAN_MODELS)}")
+        spec = GAN_MODELS[model]
+        values: dict[str, Any] = {"model": model, **spec.defaults}
+        if spec.num_classes is not None:
+            values["n_fixed"] = 10 * spec.num_classes  # a 10 x 10 grid: one column per class
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def spec(self) -> GanSpec:
+        return GAN_MODELS[self.model]
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the generator's builder."""
+        if self.spec.data != "images":
+            return {"latent_dim": self.latent_dim or 16, "hidden": 128, "layers": 2, "init": self.init}
+        kwargs: dict[str, Any] = {"init": self.init}
+        if self.latent_dim is not None:
+            kwargs["latent_dim"] = self.latent_dim
+        return kwargs
+
+    def discriminator_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the discriminator's builder."""
+        if self.spec.data != "images":
+            return {"hidden": 128, "layers": 2, "init": self.init}
+        return {"init": self.init}
+
+    def resolved_latent_dim(self) -> int:
+        """The size of z the generator takes."""
+        if self.latent_dim is not None:
+            return self.latent_dim
+        if self.spec.data != "images":
+            return 16
+        latent = models.info(self.spec.generator).latent_dim
+        assert latent is not None
+        return latent
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, with the builders' names and keyword arguments added (for rebuilding)."""
+        d = asdict(self)
+        d["generator"] = {"name": self.spec.generator, "kwargs": self.generator_kwargs()}
+        d["discriminator"] = {"name": self.spec.discriminator, "kwargs": self.discriminator_kwargs()}
+        d["latent_dim_resolved"] = self.resolved_latent_dim()
+        d["value_range"] = list(self.spec.value_range)
+        d["num_classes"] = self.spec.num_classes
+        d["image_shape"] = [1, 28, 28] if self.spec.data == "images" else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (derived keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def build_generator(config: Mapping[str, Any], rng: B.Generator | int = 0) -> Module:
+    """Rebuild a run's generator from its saved config dict (``checkpoint.extra["config"]``)."""
+    g = config["generator"]
+    return _build(g["name"], B.Generator(rng) if isinstance(rng, int) else rng, g["kwargs"])
+
+
+# ----------------------------------------------------------------------------
+# History helpers
+# ----------------------------------------------------------------------------
+def write_history_csv(history: list[dict[str, Any]], path: str | os.PathLike) -> str:
+    """One row per step, one column per statistic (the union of the records' keys)."""
+    keys: list[str] = []
+    for rec in history:
+        keys.extend(k for k in rec if k not in keys)
+    path = os.fspath(path)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, restval="")
+        writer.writeheader()
+        writer.writerows(history)
+    return path
+
+
+def summarize_history(history: list[dict[str, Any]], window: int = 100) -> dict[str, Any]:
+    """Means of the losses and D outputs over the last ``window`` steps, and the last step's values."""
+    if not history:
+        return {}
+    tail = history[-window:]
+    out: dict[str, Any] = {"window": len(tail)}
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_acc"):
+        values = [r[key] for r in tail if key in r]
+        if values:
+            out[key] = sum(values) / len(values)
+            out[f"last_{key}"] = history[-1].get(key)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Ctrl-C
+# ----------------------------------------------------------------------------
+class _StopFlag:
+    requested = False
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[_StopFlag]:
+    """First Ctrl-C sets a flag (the loop stops at the next step boundary); the second raises."""
+    flag = _StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ----------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------
+class _FixedBatch(Module):
+    """Holds the fixed noise (and labels) as buffers, so that the checkpoint stores them."""
+
+    def __init__(self, noise: Tensor, labels: Tensor | None) -> None:
+        super().__init__()
+        self.register_buffer("noise", noise)
+        if labels is not None:
+            self.register_buffer("labels", labels)
+
+
+class TrainingRun:
+    """G, D, their optimizers and a trainer, built from a :class:`TrainConfig`.
+
+    Args:
+        config: the run's settings.
+        data: the trainer's data source (a :class:`minigan.data.DataLoader` yielding ``x`` or
+            ``(x, labels)``, or a callable such as a toy mixture). When it has
+            ``state_dict``/``load_state_dict`` its position is saved in checkpoints.
+        dataset_info: what the data actually is (name, source, size), kept in the checkpoint.
+
+    Attributes:
+        G, D, g_opt, d_opt, trainer; ``train_seconds`` (training time over all sessions).
+    """
+
+    def __init__(self, config: TrainConfig, data: Any, dataset_info: Mapping[str, Any] | None = None) -> None:
+        self.config = config
+        self.data = data
+        self.dataset_info = dict(dataset_info or {})
+        root = B.Generator(config.seed)
+        self.G = _build(config.spec.generator, root.spawn(), config.generator_kwargs())
+        self.D = _build(config.spec.discriminator, root.spawn(), config.discriminator_kwargs())
+        betas = (config.beta1, config.beta2)
+        self.g_opt = Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.d_opt = Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.trainer = GANTrainer(
+            self.G,
+            self.D,
+            self.g_opt,
+            self.d_opt,
+            data,
+            loss=config.loss,
+            latent_dim=config.resolved_latent_dim(),
+            batch_size=config.batch_size,
+            d_steps=config.d_steps,
+            g_steps=config.g_steps,
+            num_classes=config.spec.num_classes,
+            seed=config.seed,
+            n_fixed=config.n_fixed,
+        )
+        self.train_seconds = 0.0
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    # -- checkpoints ---------------------------------------------------------------
+    def _rngs(self) -> dict[str, B.Generator]:
+        t = self.trainer
+        return {"noise": t.noise_rng, "data": t.data_rng, "labels": t.label_rng, "aux": t.aux_rng}
+
+    def _models(self) -> dict[str, Module]:
+        return {"G": self.G, "D": self.D, "fixed": _FixedBatch(self.trainer.fixed_noise, self.trainer.fixed_labels)}
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the complete state to ``path`` (atomically)."""
+        t = self.trainer
+        extra = {
+            "config": self.config.to_dict(),
+            "dataset": self.dataset_info,
+            "trainer": {"step": t.step, "d_updates": t.d_updates, "g_updates": t.g_updates},
+            "data_state": self.data.state_dict() if hasattr(self.data, "state_dict") else None,
+            "history": t.history,
+            "train_seconds": self.train_seconds,
+        }
+        return checkpoint.save(
+            path,
+            models=self._models(),
+            optimizers={"G": self.g_opt, "D": self.d_opt},
+            rngs=self._rngs(),
+            step=t.step,
+            extra=extra,
+        )
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load a checkpoint written by :meth:`save` (all or nothing: a mismatch raises CheckpointError)."""
+        fixed = _FixedBatch(self.trainer.fixed_noise, self.trainer.fixed_labels)
+        info = checkpoint.load(
+            path,
+            models={"G": self.G, "D": self.D, "fixed": fixed},
+            optimizers={"G": self.g_opt, "D": self.d_opt},
+            rngs=self._rngs(),
+        )
+        extra = info.extra
+        t = self.trainer
+        t.fixed_noise = fixed.noise
+        if t.fixed_labels is not None:
+            t.fixed_labels = fixed.labels
+        t.step = extra["trainer"]["step"]
+        t.d_updates = extra["trainer"]["d_updates"]
+        t.g_updates = extra["trainer"]["g_updates"]
+        t.history = list(extra["history"])
+        t._iterator = None  # the loader continues from its saved position
+        if extra.get("data_state") is not None and hasattr(self.data, "load_state_dict"):
+            self.data.load_state_dict(extra["data_state"])
+        self.train_seconds = float(extra.get("train_seconds", 0.0))
+        if extra.get("dataset"):
+            self.dataset_info = dict(extra["dataset"])
+
+    # -- training ------------------------------------------------------------------
+    def train(
+        self,
+        until: int,
+        *,
+        on_step: Callable[[TrainingRun, dict[str, Any]], None] | None = None,
+        checkpoint_path: str | os.PathLike | None = None,
+        checkpoint_every: int = 0,
+    ) -> None:
+        """Train until step ``until`` (total), calling ``on_step(run, record)`` after each step.
+
+        With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (0:
+        never in between), at the end, and when the loop is interrupted (Ctrl-C, or a
+        KeyboardInterrupt raised by ``on_step``), after which KeyboardInterrupt propagates.
+        """
+        with _deferred_interrupt() as stop:
+            try:
+                while self.trainer.step < until:
+                    started = time.perf_counter()
+                    record = self.trainer.train_step()
+                    self.train_seconds += time.perf_counter() - started
+                    if on_step is not None:
+                        on_step(self, record)
+                    if checkpoint_path is not None and checkpoint_every and self.step % checkpoint_every == 0:
+                        self.save(checkpoint_path)
+                    if stop.requested:
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                if checkpoint_path is not None:
+                    self.save(checkpoint_path)
+                raise
+        if checkpoint_path is not None:
+            self.save(checkpoint_path)
+
+    def sample_fixed(self) -> Any:
+        """G(fixed noise) in eval mode as a host array (images reshaped to (N, 1, 28, 28))."""
+        x = B.to_numpy(self.trainer.sample_fixed(eval_mode=True))
+        if self.config.spec.data == "images" and x.ndim == 2:
+            x = x.reshape(x.shape[0], 1, 28, 28)
+        return x
+
+    def metrics(self) -> dict[str, Any]:
+        """Final statistics (means over the last 100 steps) plus steps, epochs and timing."""
+        out: dict[str, Any] = {"step": self.step, **summarize_history(self.trainer.history)}
+        if hasattr(self.data, "__len__") and len(self.data):
+            out["epochs"] = self.step * self.trainer.d_steps / len(self.data)
+        out["train_seconds"] = round(self.train_seconds, 2)
+        out["d_updates"], out["g_updates"] = self.trainer.d_updates, self.trainer.g_updates
+        nonfinite = [k for k in ("d_loss", "g_loss") if k in out and not math.isfinite(out[k])]
+        if nonfinite:
+            out["diverged"] = nonfinite
+        return out
+
+
+def sample(
+    G: Module,
+    n: int,
+    latent_dim: int,
+    rng: B.Generator,
+    labels: Any = None,
+) -> Any:
+    """``n`` samples of a generator in eval mode as a host array (for ``minigan sample``)."""
+    z = Tensor(rng.normal((n, latent_dim)))
+    G.eval()
+    with no_grad():
+        y = G(z) if labels is None else G(z, Tensor(B.asarray(labels)))
+    return B.to_numpy(y)
