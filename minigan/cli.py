@@ -8,13 +8,20 @@ else:
   ``func=<handler>`` as the parser's default;
 - ``<handler>(args) -> int`` does the work and returns the exit status.
 
-Errors a user can cause (an unknown model name, a bad option) print a single
-``minigan: error: ...`` line and exit with status 2, without a traceback.
+Errors a user can cause (an unknown model name, a bad option, a missing file,
+a data set that cannot be found) print a single ``minigan: error: ...`` line
+and exit with status 2, without a traceback.
 
-Sub-commands so far:
+Sub-commands:
 
 - ``minigan summary NAME``: the Keras-style table of a seed architecture;
   ``minigan summary --list`` lists the names.
+- ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...) and
+  write sample grids, a GIF, curves, ``history.csv``, ``metrics.json`` and a
+  resumable ``checkpoint.npz`` into ``--out``. The run itself (models,
+  optimizers, exact resuming, Ctrl-C) is :mod:`minigan.gan.run`; this module
+  adds the data sets, the progress bar and the pictures.
+- ``minigan sample``: rebuild the generator of a checkpoint and draw a grid.
 
 Read next: ``minigan/__main__.py``.
 """
@@ -22,8 +29,14 @@ Read next: ``minigan/__main__.py``.
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -75,16 +88,570 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------
+# minigan train
+# ----------------------------------------------------------------------------
+TRAIN_EPILOG = """\
+files written into --out:
+  samples_XXXX.png   the generator on a fixed noise batch at step XXXX (2-D toys: scatter_XXXX.png)
+  progress.gif       those grids as an animation
+  losses.png, d_outputs.png, grad_norms.png   curves over training
+  history.csv        one row per step: losses, mean D(x) and D(G(z)), D accuracy, gradient norms
+  checkpoint.npz     everything needed to continue bit for bit (--resume), also the generator
+                     for `minigan sample`; written every --checkpoint-every steps, at the end
+                     and on Ctrl-C
+  config.json        the settings;  metrics.json  final D(x), D(G(z)), losses, time, data set used
+
+examples:
+  minigan train --out runs/quickstart               # MLP GAN on MNIST (or the glyph digits offline)
+  minigan train --model dcgan --dataset mnist --epochs 5 --out runs/dcgan
+  minigan train --model cgan --out runs/cgan && minigan sample --checkpoint runs/cgan/checkpoint.npz --label 7
+  minigan train --out runs/quickstart --resume --steps 3000   # continue to step 3000
+  minigan train --model gaussian-1d --steps 3000 --out runs/gauss --mu 4 --sigma 1.25
+"""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def add_train_command(subparsers: argparse._SubParsersAction) -> None:
+    from minigan.gan.run import MODEL_NAMES
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a GAN and write samples, curves, metrics and a resumable checkpoint",
+        description="Train a GAN. Defaults follow the DCGAN paper (Radford et al., 2015): Adam with learning\n"
+        "rate 2e-4 and beta1 0.5, batch size 128, weights drawn from N(0, 0.02), LeakyReLU(0.2) in the\n"
+        "architectures. With no arguments it trains the MLP GAN on MNIST (or, offline, on the built-in\n"
+        "glyph digits) for a few minutes on a laptop CPU. Ctrl-C stops after the current step and saves\n"
+        "a checkpoint; --resume continues it exactly.",
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = p.add_argument_group("what to train")
+    what.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        default=None,
+        help="mlp-gan (default), conv-gan, dcgan, cgan (class-conditional MLP GAN); toys: ring-2d, grid-2d "
+        "(2-D mixtures), gaussian-1d, mixture-1d (the Gaussian-fitting experiment)",
+    )
+    what.add_argument(
+        "--dataset",
+        choices=("auto", "mnist", "fashion-mnist", "glyphs"),
+        default=None,
+        help="image data (default auto: MNIST if on disk or downloadable, else the offline glyph digits)",
+    )
+    what.add_argument("--data-dir", default=None, help="folder to look for the MNIST files in first")
+    what.add_argument("--no-download", action="store_true", help="never download MNIST; use only local files")
+    what.add_argument(
+        "--limit", type=_int_at_least(1), default=None, help="use only the first N training images (quick runs)"
+    )
+    what.add_argument(
+        "--loss",
+        choices=("minimax", "non-saturating", "wasserstein", "wgan-gp", "lsgan", "hinge"),
+        default=None,
+        help="GAN objective (default non-saturating)",
+    )
+    what.add_argument("--mu", type=float, default=None, help="gaussian-1d / mixture-1d: centre of the data (4)")
+    what.add_argument(
+        "--sigma", type=_positive_float, default=None, help="gaussian-1d / mixture-1d: standard deviation (1.25 / 0.5)"
+    )
+
+    how = p.add_argument_group("how long and how")
+    length = how.add_mutually_exclusive_group()
+    length.add_argument(
+        "--steps",
+        type=_int_at_least(1),
+        default=None,
+        help="total training steps, one D phase + one G phase each (default: 1000 for the image models, "
+        "5000 for ring-2d/grid-2d, 3000 for the 1-D toys); with --resume, the step to continue up to",
+    )
+    length.add_argument("--epochs", type=_int_at_least(1), default=None, help="train for N passes over the data")
+    how.add_argument(
+        "--batch-size", type=_int_at_least(1), default=None, help="samples per batch (default 128; toys 256/512)"
+    )
+    how.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4; toys 1e-3)")
+    how.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5)")
+    how.add_argument(
+        "--d-steps", type=_int_at_least(1), default=None, help="D updates per step (default: 5 for WGAN, else 1)"
+    )
+    how.add_argument("--g-steps", type=_int_at_least(1), default=None, help="G updates per step (default 1)")
+    how.add_argument("--latent-dim", type=_int_at_least(1), default=None, help="size of z (default: the model's)")
+    how.add_argument(
+        "--init",
+        choices=("dcgan_normal", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"),
+        default=None,
+        help="weight initialisation (default dcgan_normal, N(0, 0.02); 2-D toys glorot_uniform)",
+    )
+    how.add_argument("--seed", type=int, default=None, help="seed of the weights, noise and data order (default 0)")
+    how.add_argument(
+        "--backend",
+        choices=("numpy", "cupy", "strict"),
+        default=None,
+        help="array backend (default: $MINIGAN_BACKEND or numpy)",
+    )
+
+    out = p.add_argument_group("output")
+    out.add_argument("--out", default=None, help="output folder (default runs/MODEL)")
+    out.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.npz")
+    out.add_argument("--overwrite", action="store_true", help="start afresh even if --out already holds a checkpoint")
+    out.add_argument(
+        "--checkpoint-every", type=_int_at_least(0), default=500, help="save a checkpoint every N steps (0: only at "
+        "the end and on Ctrl-C; default 500)"
+    )  # fmt: skip
+    out.add_argument(
+        "--sample-every", type=_int_at_least(0), default=None, help="save a sample grid every N steps "
+        "(default: 10 grids per run; 0: only before and after training)"
+    )  # fmt: skip
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no log lines")
+    p.set_defaults(func=run_train)
+
+
+# Flags that define a run (TrainConfig fields); checked against the checkpoint on --resume.
+_DEFINING_FLAGS = {
+    "model": "--model",
+    "loss": "--loss",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "beta1": "--beta1",
+    "d_steps": "--d-steps",
+    "g_steps": "--g-steps",
+    "seed": "--seed",
+    "init": "--init",
+    "latent_dim": "--latent-dim",
+    "dataset": "--dataset",
+    "limit": "--limit",
+}
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, flush=True)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    lines = text.splitlines()
+    return lines[0] + (" (...)" if len(lines) > 1 else "")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from minigan import backend as B
+    from minigan.gan import run as R
+
+    if args.backend is not None:
+        try:
+            B.set_backend(args.backend)
+        except B.BackendError as e:
+            raise UsageError(_one_line(e)) from None
+    if args.beta1 is not None and not 0.0 <= args.beta1 < 1.0:
+        raise UsageError(f"--beta1 must be in [0, 1), got {args.beta1}")
+    model = args.model or "mlp-gan"
+    if model not in R.GAN_MODELS and model not in R.TOY_1D_MODELS:  # pragma: no cover - argparse checks
+        raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(R.MODEL_NAMES)}")
+    out = Path(args.out or os.path.join("runs", model))
+    if model in R.TOY_1D_MODELS:
+        return _train_toy_1d(args, model, out)
+    for flag, value in (("--mu", args.mu), ("--sigma", args.sigma)):
+        if value is not None:
+            raise UsageError(f"{flag} applies to gaussian-1d and mixture-1d, not {model}")
+    if R.GAN_MODELS[model].data != "images":
+        for flag, value in (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--limit", args.limit)):
+            if value is not None:
+                raise UsageError(f"{flag} applies to the image models, not {model} (its data is a 2-D mixture)")
+
+    ckpt_path = out / "checkpoint.npz"
+    saved = None
+    if args.resume:
+        saved = _read_run_checkpoint(ckpt_path, what="--resume")
+        config = R.TrainConfig.from_dict(saved.extra["config"])
+        for key, flag in _DEFINING_FLAGS.items():
+            given = getattr(args, key, None)
+            if key == "model":
+                given = args.model
+            if given is not None and given != getattr(config, key):
+                raise UsageError(
+                    f"--resume: {flag} {given} differs from the checkpoint's {getattr(config, key)!r} "
+                    "(a resumed run keeps its settings; leave the flag out or use another --out)"
+                )
+    else:
+        if ckpt_path.exists() and not args.overwrite:
+            raise UsageError(
+                f"{out} already holds a checkpoint: add --resume to continue it, --overwrite to start again"
+            )
+        try:
+            config = R.TrainConfig.for_model(
+                model,
+                loss=args.loss,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                beta1=args.beta1,
+                d_steps=args.d_steps,
+                g_steps=args.g_steps,
+                seed=args.seed,
+                init=args.init,
+                latent_dim=args.latent_dim,
+                dataset=args.dataset,
+                data_dir=args.data_dir,
+                limit=args.limit,
+            )
+        except ValueError as e:
+            raise UsageError(_one_line(e)) from None
+
+    data, dataset_info = _training_data(args, config, saved)
+    if args.epochs is not None and not hasattr(data, "__len__"):
+        raise UsageError(f"--epochs needs a finite data set; {config.model} samples its data: use --steps")
+    try:
+        run = R.TrainingRun(config, data, dataset_info)
+    except ValueError as e:
+        raise UsageError(_one_line(e)) from None
+    if args.epochs is not None:  # each step takes d_steps real batches
+        config.steps = max(1, args.epochs * len(data) // run.trainer.d_steps)
+    elif args.steps is not None:
+        config.steps = args.steps
+    elif saved is None:
+        config.steps = R.TrainConfig.for_model(config.model).steps
+    # (resumed without --steps/--epochs: the checkpoint's target)
+    out.mkdir(parents=True, exist_ok=True)
+    if saved is not None:
+        try:
+            run.restore(ckpt_path)
+        except Exception as e:  # CheckpointError: the file does not fit this model
+            raise UsageError(f"--resume: {_one_line(e)}") from None
+    elif args.overwrite:
+        for old in [*out.glob("samples_*.png"), *out.glob("scatter_*.png")]:
+            old.unlink()
+    _write_json(
+        out / "config.json", {**config.to_dict(), "dataset_used": dataset_info, "backend": B.get_backend().name}
+    )
+    return _train_loop(args, run, out, ckpt_path)
+
+
+def _read_run_checkpoint(path: Path, what: str) -> Any:
+    """A checkpoint written by `minigan train`, or a one-line UsageError."""
+    from minigan import checkpoint
+
+    if not path.exists():
+        hint = " (train first, without --resume)" if what == "--resume" else ""
+        raise UsageError(f"{what}: no checkpoint at {path}{hint}")
+    try:
+        ckpt = checkpoint.read(path)
+    except (checkpoint.CheckpointError, OSError) as e:
+        raise UsageError(f"{what}: {_one_line(e)}") from None
+    if "config" not in ckpt.extra or "generator" not in ckpt.extra["config"]:
+        raise UsageError(f"{what}: {path} is a minigan checkpoint but not one written by `minigan train`")
+    return ckpt
+
+
+def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[Any, dict[str, Any]]:
+    """The trainer's data source and a description of it (for config.json / metrics.json)."""
+    spec = config.spec
+    if spec.data != "images":
+        from minigan.data import toy
+
+        mixture = toy.ring_2d() if spec.data == "ring" else toy.grid_2d()
+        return mixture, {"name": spec.data, "source": repr(mixture), "n_modes": mixture.n_modes}
+
+    from minigan.data import DataLoader, load_dataset, mnist
+
+    name = config.dataset
+    if saved is not None and saved.extra.get("dataset", {}).get("name"):
+        name = saved.extra["dataset"]["name"]  # what the run really used: "auto" may resolve differently now
+    data_dir = args.data_dir if args.data_dir is not None else config.data_dir
+    try:
+        ds = load_dataset(
+            name,
+            data_dir=data_dir,
+            download=not args.no_download,
+            value_range=spec.value_range,
+            seed=config.seed,
+            n=config.limit,
+        )
+    except (mnist.DatasetUnavailable, mnist.IDXError, OSError, ValueError) as e:
+        summary = e.summary() if isinstance(e, mnist.MNISTNotFound) else _one_line(e)
+        raise UsageError(f"--dataset {name}: {summary}") from None
+    images = ds.images.reshape(len(ds), -1) if spec.flat else ds.images
+    arrays = (images, ds.labels) if spec.num_classes is not None else (images,)
+    try:
+        loader = DataLoader(*arrays, batch_size=config.batch_size, seed=config.seed, drop_last=True)
+    except ValueError as e:
+        raise UsageError(f"--batch-size: {_one_line(e)}") from None
+    info = {"name": ds.name, "split": ds.split, "source": ds.source, "n_images": len(ds)}
+    return loader, info
+
+
+def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) -> int:
+    from minigan.gan import run as R
+
+    config = run.config
+    toy2d = config.spec.data != "images"
+    total = config.steps
+    every = args.sample_every if args.sample_every is not None else max(1, total // 10)
+    started = time.perf_counter()
+
+    def save_samples() -> None:
+        x = run.sample_fixed()
+        if toy2d:
+            from minigan.viz import toy as vtoy
+
+            vtoy.scatter_2d(
+                out / f"scatter_{run.step:04d}.png", x, run.data.means, sigma=run.data.sigma,
+                title=f"{config.model}, step {run.step}",
+            )  # fmt: skip
+        else:
+            from minigan.viz import save_image_grid
+
+            nrow = config.spec.num_classes  # conditional: one column per class
+            save_image_grid(x, out / f"samples_{run.step:04d}.png", nrow=nrow, value_range=config.spec.value_range)
+
+    show_bar = not args.quiet and sys.stdout.isatty()
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=min(run.step, total), unit="step", dynamic_ncols=True, desc=config.model)
+    dataset = run.dataset_info.get("name", "?")
+    _say(args, f"training {config.model} ({config.loss}) on {dataset} from step {run.step} to {total}; writing {out}")
+    if run.step == 0 or not any(out.glob("samples_*.png")) and not any(out.glob("scatter_*.png")):
+        save_samples()
+
+    def on_step(r: Any, record: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(
+                f"d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
+                f"D(x) {record['d_real']:.3f} D(G(z)) {record['d_fake']:.3f}",
+                refresh=False,
+            )
+        if every and r.step % every == 0:
+            save_samples()
+            if bar is None:
+                _say(
+                    args,
+                    f"step {r.step}/{total}  d_loss {record['d_loss']:.3f}  g_loss {record['g_loss']:.3f}  "
+                    f"D(x) {record['d_real']:.3f}  D(G(z)) {record['d_fake']:.3f}  "
+                    f"[{time.perf_counter() - started:.0f} s]",
+                )
+
+    interrupted = False
+    try:
+        run.train(total, on_step=on_step, checkpoint_path=ckpt_path, checkpoint_every=args.checkpoint_every)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - started
+    if not interrupted and not (every and run.step % every == 0):
+        save_samples()
+    _write_outputs(run, out, wall, interrupted, toy2d)
+    if interrupted:
+        print(
+            f"interrupted at step {run.step}: checkpoint saved to {ckpt_path}; continue with "
+            f"`minigan train --out {out} --resume --steps {total}`",
+            file=sys.stderr,
+        )
+        return 130
+    m = R.summarize_history(run.trainer.history)
+    _say(
+        args,
+        f"done: {run.step} steps in {wall:.1f} s; D(x) {m.get('d_real', float('nan')):.3f}, "
+        f"D(G(z)) {m.get('d_fake', float('nan')):.3f} (means of the last {m.get('window', 0)} steps); "
+        f"see {out}/metrics.json and {out}/progress.gif",
+    )
+    return 0
+
+
+def _step_of(path: Path) -> int:
+    return int(path.stem.rsplit("_", 1)[1])
+
+
+def _write_outputs(run: Any, out: Path, wall: float, interrupted: bool, toy2d: bool) -> None:
+    from minigan import backend as B
+    from minigan.gan import run as R
+    from minigan.viz import plot_history, save_gif
+
+    history = run.trainer.history
+    R.write_history_csv(history, out / "history.csv")
+    if history:
+        plot_history(run.trainer.history_columns(), out)
+    frames = sorted(out.glob("scatter_*.png" if toy2d else "samples_*.png"), key=_step_of)
+    if frames:
+        save_gif(frames, out / "progress.gif", fps=4.0, captions=[f"step {_step_of(f)}" for f in frames])
+    metrics = {
+        "model": run.config.model,
+        "loss": run.config.loss,
+        "dataset": run.dataset_info.get("name"),
+        "dataset_used": run.dataset_info,
+        **run.metrics(),
+        "steps": run.step,
+        "wall_seconds": round(wall, 2),
+        "backend": B.get_backend().name,
+        "interrupted": interrupted,
+    }
+    if toy2d:
+        from minigan.data import toy
+        from minigan.viz import toy as vtoy
+
+        samples = run.trainer.sample_fixed()  # a Tensor on the active backend
+        scores = toy.mode_metrics(samples, run.data)
+        metrics.update(scores)
+        vtoy.scatter_2d(
+            out / "scatter.png", samples, run.data.means, sigma=run.data.sigma,
+            title=f"{run.config.model}: {scores['modes']}/{scores['n_modes']} modes, "
+            f"{scores['high_quality']:.1f}% high quality",
+        )  # fmt: skip
+    _write_json(out / "metrics.json", metrics)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def _train_toy_1d(args: argparse.Namespace, model: str, out: Path) -> int:
+    """gaussian-1d / mixture-1d: the Gaussian-fitting experiment, minigan.gan.experiments.run_gaussian_1d."""
+    from minigan.gan import experiments
+
+    unsupported = {
+        "--resume": args.resume,
+        "--dataset": args.dataset,
+        "--data-dir": args.data_dir,
+        "--limit": args.limit,
+        "--epochs": args.epochs,
+        "--d-steps": args.d_steps,
+        "--g-steps": args.g_steps,
+        "--init": args.init,
+        "--latent-dim": args.latent_dim,
+    }
+    for flag, value in unsupported.items():
+        if value not in (None, False):
+            raise UsageError(f"{flag} does not apply to {model} (the 1-D Gaussian-fitting experiment)")
+    mixture = model == "mixture-1d"
+    kwargs: dict[str, Any] = {"seed": args.seed or 0, "generator": "mlp" if mixture else "linear"}
+    if mixture:
+        kwargs["mixture"] = "far"
+    if args.loss is not None:
+        kwargs["loss"] = args.loss
+    if args.batch_size is not None:
+        kwargs["batch_size"] = args.batch_size
+    if args.lr is not None:
+        kwargs["lr"] = args.lr
+    if args.beta1 is not None:
+        kwargs["betas"] = (args.beta1, 0.999)
+    mu = 4.0 if args.mu is None else args.mu
+    sigma = args.sigma if args.sigma is not None else (0.5 if mixture else 1.25)
+    steps = args.steps or 3000
+    _say(args, f"training {model} on N({mu:g}, {sigma:g}{', two modes' if mixture else ''}) for {steps} steps")
+    started = time.perf_counter()
+    try:
+        metrics = experiments.run_gaussian_1d(mu, sigma, steps, out, **kwargs)
+    except ValueError as e:
+        raise UsageError(_one_line(e)) from None
+    _say(
+        args,
+        f"done in {time.perf_counter() - started:.1f} s: generated mean {metrics['gen_mean']:.3f}, "
+        f"std {metrics['gen_std']:.3f}, D(x) {metrics['d_real']:.3f}; see {out}/metrics.json",
+    )
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# minigan sample
+# ----------------------------------------------------------------------------
+def add_sample_command(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sample",
+        help="draw samples from the generator of a `minigan train` checkpoint",
+        description="Rebuild the generator stored in a checkpoint written by `minigan train` and save a grid "
+        "of its samples as a PNG (a scatter plot for the 2-D toy models).",
+    )
+    p.add_argument("--checkpoint", required=True, help="the checkpoint.npz of a training run")
+    p.add_argument("-n", type=_int_at_least(1), default=64, help="number of samples (default 64)")
+    p.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
+    p.add_argument("--label", type=int, default=None, help="conditional models: the class to draw (0-9)")
+    p.add_argument("--nrow", type=_int_at_least(1), default=None, help="images per row (default: square)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.set_defaults(func=run_sample)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from minigan import backend as B
+    from minigan.backend import host_np as np
+    from minigan.gan import run as R
+
+    ckpt = _read_run_checkpoint(Path(args.checkpoint), what="--checkpoint")
+    config = ckpt.extra["config"]
+    classes = config.get("num_classes")
+    if args.label is not None:
+        if classes is None:
+            raise UsageError(f"--label needs a conditional model; this checkpoint is {config['model']!r}")
+        if not 0 <= args.label < classes:
+            raise UsageError(f"--label must be in 0..{classes - 1}, got {args.label}")
+    G = R.build_generator(config)
+    try:
+        G.load_state_dict(ckpt.model_state("G"))
+    except Exception as e:
+        raise UsageError(f"--checkpoint: {_one_line(e)}") from None
+    labels = None
+    nrow = args.nrow
+    if classes is not None:
+        if args.label is not None:
+            labels = np.full((args.n,), args.label, dtype=np.int64)
+        else:
+            labels = np.arange(args.n, dtype=np.int64) % classes  # one column per class
+            nrow = nrow or classes
+    x = R.sample(G, args.n, config["latent_dim_resolved"], B.Generator(args.seed), labels)
+    out = Path(args.out)
+    if config.get("image_shape"):
+        from minigan.viz import save_image_grid
+
+        x = x.reshape(args.n, *config["image_shape"])
+        save_image_grid(x, out, nrow=nrow, value_range=tuple(config["value_range"]))
+    else:
+        from minigan.data import toy
+        from minigan.viz import toy as vtoy
+
+        mixture = toy.ring_2d() if config["model"] == "ring-2d" else toy.grid_2d()
+        vtoy.scatter_2d(out, x, mixture.means, sigma=mixture.sigma, title=f"{config['model']}: {args.n} samples")
+    print(f"wrote {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------
 # The parser
 # ----------------------------------------------------------------------------
 #: Sub-command registrars, in the order ``--help`` lists them. Append to add a command.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_summary_command]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_summary_command,
+    add_train_command,
+    add_sample_command,
+]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors: usage line + one message, status 2
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse's own errors: one line, status 2
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +669,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``minigan`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a malformed command line (already reported)
+        return e.code if isinstance(e.code, int) else 2
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

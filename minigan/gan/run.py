@@ -104,13 +104,13 @@ GAN_MODELS: dict[str, GanSpec] = {
         "toy2d-generator",
         "toy2d-discriminator",
         data="ring",
-        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "latent_dim": 16},
+        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "n_fixed": 2500},
     ),
     "grid-2d": GanSpec(
         "toy2d-generator",
         "toy2d-discriminator",
         data="grid",
-        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "latent_dim": 16},
+        defaults={"steps": 5000, "lr": 1e-3, "batch_size": 256, "init": "glorot_uniform", "n_fixed": 2500},
     ),
 }
 
