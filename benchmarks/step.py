@@ -1,0 +1,396 @@
+"""How long does one GAN training step take, in minigan and in PyTorch?
+
+One *step* is what :meth:`minigan.gan.GANTrainer.train_step` does: a discriminator update
+on a real batch and ``G(z).detach()``, then a generator update through the frozen D, with
+Adam (2e-4, betas (0.5, 0.999)) and the non-saturating loss, plus the statistics the
+trainer logs (losses, mean D outputs, D accuracy, gradient norms of G and D).
+
+The PyTorch side is the *same network with the same weights* (built from the minigan model
+by :func:`torch_twin`, checked to give the same output in float64 before timing) trained by
+the same step written the usual PyTorch way, statistics included. The two are timed
+interleaved, A B A B ..., in one process, so drift of the machine hits both alike; the table
+reports the median time per step, the spread (25th-75th percentile) and the ratio
+minigan / PyTorch (lower is better; 1.0 is parity).
+
+Models: the lecture's MLP-GAN (``mlp-generator`` / ``mlp-discriminator``), its conv GAN
+(``conv-*``) and the beginner guide's DCGAN (``dcgan-*``), float32.
+
+Usage::
+
+    python benchmarks/step.py                              # all models, batch 64 and 256
+    python benchmarks/step.py --models mlp --batch 64 --rounds 5
+    python benchmarks/step.py --backend cupy               # minigan on the GPU, torch on CUDA if present
+    python benchmarks/step.py --json out.json --markdown out.md
+
+Without PyTorch installed the minigan column is still measured and the ratio is left out.
+
+Read next: ``benchmarks/README.md`` (the latest results and the machine they came from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import minigan
+from minigan import models
+from minigan import nn as mnn
+from minigan.gan import GANTrainer
+from minigan.optim import Adam
+
+try:
+    import torch
+except ImportError:  # the minigan column still runs
+    torch = None
+
+#: model key -> (generator name, discriminator name, flatten the images for D?)
+PAIRS = {
+    "mlp": ("mlp-generator", "mlp-discriminator"),
+    "conv": ("conv-generator", "conv-discriminator"),
+    "dcgan": ("dcgan-generator", "dcgan-discriminator"),
+}
+
+
+# ----------------------------------------------------------------------------
+# The same network in PyTorch
+# ----------------------------------------------------------------------------
+def torch_twin(seq: mnn.Sequential, device: str = "cpu") -> Any:
+    """A ``torch.nn.Sequential`` computing exactly what the minigan ``seq`` computes, same weights."""
+    tnn = torch.nn
+    layers = []
+    for layer in seq:
+        if isinstance(layer, mnn.Dense):
+            t = tnn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+        elif isinstance(layer, mnn.Conv2D):
+            t = _TorchConv(layer)
+        elif isinstance(layer, mnn.Conv2DTranspose):
+            t = _TorchConvTranspose(layer)
+        elif isinstance(layer, mnn.BatchNorm):
+            t = _FlexBatchNorm(tnn.BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum))
+        elif isinstance(layer, mnn.LeakyReLU):
+            t = tnn.LeakyReLU(layer.slope)
+        elif isinstance(layer, mnn.ReLU):
+            t = tnn.ReLU()
+        elif isinstance(layer, mnn.Tanh):
+            t = tnn.Tanh()
+        elif isinstance(layer, mnn.Sigmoid):
+            t = tnn.Sigmoid()
+        elif isinstance(layer, mnn.Dropout):
+            t = tnn.Dropout(layer.p)
+        elif isinstance(layer, mnn.Flatten):
+            t = tnn.Flatten()
+        elif isinstance(layer, mnn.Reshape):
+            t = tnn.Unflatten(1, layer.target_shape)
+        else:
+            raise TypeError(f"no PyTorch twin for {type(layer).__name__}")
+        layers.append(t)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[str(seq.parameters()[0].data.dtype)]
+    twin = tnn.Sequential(*layers).to(device=device, dtype=dtype)
+    for layer, t in zip(seq, twin):
+        _copy_params(layer, t)
+    return twin
+
+
+def _copy_params(layer: mnn.Module, t: Any) -> None:
+    target = getattr(t, "inner", t)  # the wrapped torch layer of _TorchConv / _FlexBatchNorm
+    rename = {"gamma": "weight", "beta": "bias"}
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            getattr(target, rename.get(name, name)).copy_(torch.from_numpy(minigan.to_numpy(p.data)))
+
+
+if torch is not None:
+
+    class _FlexBatchNorm(torch.nn.Module):
+        """BatchNorm over dim 1 for 2-D and 4-D inputs (BatchNorm1d's parameters, functional call)."""
+
+        def __init__(self, bn: Any) -> None:
+            super().__init__()
+            self.inner = bn
+
+        def forward(self, x: Any) -> Any:
+            bn = self.inner
+            return torch.nn.functional.batch_norm(
+                x, bn.running_mean, bn.running_var, bn.weight, bn.bias, self.training, bn.momentum, bn.eps
+            )
+
+    class _TorchConv(torch.nn.Module):
+        """Conv2D with Keras 'same' padding (which may be one larger at the bottom/right)."""
+
+        def __init__(self, layer: mnn.Conv2D) -> None:
+            super().__init__()
+            self.layer = layer
+            self.inner = torch.nn.Conv2d(
+                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, bias=layer.bias is not None
+            )
+
+        def forward(self, x: Any) -> Any:
+            from minigan.functions.conv import conv_pads
+
+            (t, b), (lft, r) = conv_pads(
+                self.layer.padding, tuple(x.shape[2:]), self.layer.kernel_size, self.layer.stride
+            )
+            if t or b or lft or r:
+                x = torch.nn.functional.pad(x, (lft, r, t, b))
+            return self.inner(x)
+
+    class _TorchConvTranspose(torch.nn.Module):
+        """Conv2DTranspose: the full (H-1)*s + K output, then Keras' / PyTorch's crop."""
+
+        def __init__(self, layer: mnn.Conv2DTranspose) -> None:
+            super().__init__()
+            self.layer = layer
+            self.inner = torch.nn.ConvTranspose2d(
+                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, bias=layer.bias is not None
+            )
+
+        def forward(self, x: Any) -> Any:
+            y = self.inner(x)
+            oh, ow = self.layer.output_hw(x.shape[2], x.shape[3])
+            (kh, kw), (sh, sw), pad = self.layer.kernel_size, self.layer.stride, self.layer.padding
+            if pad == "same":  # the adjoint of a 'same' conv of an (H*s)-image: its top pad is cropped
+                top, left = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
+            elif pad == "valid":
+                top = left = 0
+            else:
+                top, left = pad
+            if y.shape[2] < top + oh or y.shape[3] < left + ow:  # output_padding / kernel < stride: grow
+                y = torch.nn.functional.pad(y, (0, left + ow - y.shape[3], 0, top + oh - y.shape[2]))
+            return y[:, :, top : top + oh, left : left + ow]
+
+
+# ----------------------------------------------------------------------------
+# The two training steps
+# ----------------------------------------------------------------------------
+class MiniganStep:
+    """One :class:`GANTrainer` step: exactly what ``minigan train`` runs."""
+
+    def __init__(self, G: mnn.Module, D: mnn.Module, real: Any, latent_dim: int) -> None:
+        self.trainer = GANTrainer(
+            G,
+            D,
+            Adam.gan_defaults(G.parameters()),
+            Adam.gan_defaults(D.parameters()),
+            data=lambda n, rng: real,  # one fixed real batch: the data pipeline is not what we time
+            loss="ns",
+            latent_dim=latent_dim,
+            batch_size=real.shape[0],
+            n_fixed=1,
+        )
+
+    def __call__(self) -> None:
+        self.trainer.train_step()
+
+    def sync(self) -> None:
+        p = self.trainer.G.parameters()[0].data
+        minigan.to_numpy(p[(0,) * p.ndim])  # a host read waits for a GPU to finish
+
+
+class TorchStep:
+    """The same step in PyTorch: D on real + G(z).detach(), then G through D; the same statistics."""
+
+    def __init__(self, G: Any, D: Any, real: Any, latent_dim: int) -> None:
+        self.G, self.D, self.real, self.latent_dim = G, D, real, latent_dim
+        self.g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.device = real.device
+
+    def __call__(self) -> dict[str, float]:
+        G, D, n = self.G, self.D, self.real.shape[0]
+        sp = torch.nn.functional.softplus
+        # Discriminator: real + detached fake; only D's optimizer steps.
+        fake = G(torch.randn(n, self.latent_dim, device=self.device))
+        r, f = D(self.real), D(fake.detach())
+        d_loss = sp(-r).mean() + sp(f).mean()
+        self.d_opt.zero_grad()
+        d_loss.backward()
+        d_norm = torch.sqrt(sum((p.grad**2).sum() for p in D.parameters()))
+        self.d_opt.step()
+        stats = {"d_loss": d_loss.item(), "d_norm": d_norm.item()}
+        stats["d_real"] = torch.sigmoid(r).mean().item()
+        stats["d_fake"] = torch.sigmoid(f).mean().item()
+        stats["d_acc"] = ((r > 0).sum() + (f <= 0).sum()).item() / (2 * n)
+        # Generator: a fresh fake through the frozen D; only G's optimizer steps.
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = sp(-D(G(torch.randn(n, self.latent_dim, device=self.device)))).mean()
+        self.g_opt.zero_grad()
+        g_loss.backward()
+        g_norm = torch.sqrt(sum((p.grad**2).sum() for p in G.parameters()))
+        self.g_opt.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+        stats.update(g_loss=g_loss.item(), g_norm=g_norm.item())
+        return stats
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+
+# ----------------------------------------------------------------------------
+# Measuring
+# ----------------------------------------------------------------------------
+def build(key: str, batch: int, seed: int = 0) -> tuple[mnn.Module, mnn.Module, Any, int]:
+    g_name, d_name = PAIRS[key]
+    G, D = models.build(g_name, rng=seed), models.build(d_name, rng=seed + 1)
+    latent = models.info(g_name).input_shape[0]
+    real_shape = (batch, *models.info(d_name).input_shape)
+    real = minigan.Generator(seed + 2).uniform(real_shape, -1.0, 1.0)
+    return G, D, real, latent
+
+
+def check_twin(name: str, seed: int) -> float:
+    """Max |minigan - torch| of one float64 forward (train mode, no dropout): is the twin the same network?"""
+    with minigan.default_dtype("float64"):
+        net = models.build(name, rng=seed)
+    twin = torch_twin(net)
+    for m in twin.modules():  # dropout draws different masks in the two libraries: compare without it
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    for layer in net:
+        if isinstance(layer, mnn.Dropout):
+            layer.p = 0.0
+    x = np.random.default_rng(0).normal(size=(4, *models.info(name).input_shape))
+    mine = minigan.to_numpy(net(minigan.tensor(x, dtype="float64")).data)
+    ref = twin(torch.from_numpy(x)).detach().numpy()
+    return float(np.max(np.abs(mine - ref)))
+
+
+def time_interleaved(steps: dict[str, Any], rounds: int, per_round: int, warmup: int) -> dict[str, list[float]]:
+    """Per-step seconds of each contender, measured A B A B ... in blocks of ``per_round`` steps."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+        step.sync()
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            step.sync()
+            times[name].append((time.perf_counter() - t0) / per_round)
+    return times
+
+
+def summarize(ts: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
+    return {"median_ms": 1e3 * statistics.median(ts), "p25_ms": 1e3 * q[0], "p75_ms": 1e3 * q[2]}
+
+
+def machine_info(backend: str) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas_name = f"{blas.get('name')} {blas.get('version', '')}".strip()
+    except Exception:  # numpy's config layout varies between versions
+        blas_name = "unknown"
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas_name,
+        "minigan": minigan.__version__,
+        "backend": backend,
+        "torch": None if torch is None else torch.__version__,
+        "torch_threads": None if torch is None else torch.get_num_threads(),
+    }
+    return info
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    minigan.set_backend(args.backend)
+    device = "cuda" if (torch is not None and args.backend == "cupy" and torch.cuda.is_available()) else "cpu"
+    rows = []
+    for key in args.models:
+        for batch in args.batch:
+            G, D, real, latent = build(key, batch)
+            steps: dict[str, Any] = {"minigan": MiniganStep(G, D, minigan.Tensor(real), latent)}
+            err = None
+            if torch is not None and not args.no_torch:
+                err = max(check_twin(PAIRS[key][0], 0), check_twin(PAIRS[key][1], 1))
+                if err > 1e-8:
+                    raise AssertionError(f"the PyTorch twin of {key} differs from minigan by {err:.2e}")
+                tG, tD = torch_twin(G, device), torch_twin(D, device)
+                treal = torch.from_numpy(minigan.to_numpy(real)).to(device)
+                steps["torch"] = TorchStep(tG, tD, treal, latent)
+            times = time_interleaved(steps, args.rounds, args.per_round, args.warmup)
+            row: dict[str, Any] = {"model": key, "batch": batch, "twin_max_abs_err": err}
+            for name, ts in times.items():
+                row[name] = summarize(ts)
+            if "torch" in row:
+                ratios = [m / t for m, t in zip(times["minigan"], times["torch"])]
+                row["ratio"] = statistics.median(ratios)
+            rows.append(row)
+            print(_row_md(row, device), flush=True)
+    return {"machine": machine_info(args.backend), "torch_device": device, "args": vars(args), "rows": rows}
+
+
+def _row_md(row: dict[str, Any], device: str) -> str:
+    m = row["minigan"]
+    cells = [row["model"], str(row["batch"]), f"{m['median_ms']:.1f} ({m['p25_ms']:.1f}-{m['p75_ms']:.1f})"]
+    if "torch" in row:
+        t = row["torch"]
+        cells += [f"{t['median_ms']:.1f} ({t['p25_ms']:.1f}-{t['p75_ms']:.1f})", f"{row['ratio']:.2f}"]
+    else:
+        cells += ["-", "-"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    mi = result["machine"]
+    head = (
+        f"Machine: {mi['cpu']}, {mi['cores']} cores; Python {mi['python']}, NumPy {mi['numpy']} ({mi['blas']}), "
+        f"torch {mi['torch']} ({mi['torch_threads']} threads, {result['torch_device']}); "
+        f"minigan {mi['minigan']} on backend `{mi['backend']}`.\n\n"
+        "| model | batch | minigan ms/step (IQR) | PyTorch ms/step (IQR) | minigan / PyTorch |\n"
+        "| --- | --- | --- | --- | --- |\n"
+    )
+    return head + "\n".join(_row_md(r, result["torch_device"]) for r in result["rows"]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="model pairs to time")
+    p.add_argument("--batch", nargs="+", type=int, default=[64, 256], help="batch sizes")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"], help="minigan's backend")
+    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (each times every contender)")
+    p.add_argument("--per-round", type=int, default=3, help="steps per contender per round")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps before the first round")
+    p.add_argument("--no-torch", action="store_true", help="time minigan only")
+    p.add_argument("--json", default=None, help="write the results (with the machine) as JSON here")
+    p.add_argument("--markdown", default=None, help="write the markdown table here")
+    args = p.parse_args(argv)
+    if torch is None:
+        print("PyTorch is not installed: timing minigan only (pip install torch for the comparison)")
+    result = run(args)
+    table = markdown(result)
+    print()
+    print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
