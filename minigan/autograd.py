@@ -202,6 +202,8 @@ class Function:
     needs_input_grad: tuple[bool, ...]
 
     def __call__(self, *inputs: Any) -> Tensor:
+        # Constants: NumPy scalars become Python numbers, which keep a float32 tensor float32.
+        inputs = tuple(x if isinstance(x, Tensor) else B.py_scalar(x) for x in inputs)
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         y = self.forward(*arrays)
         if not hasattr(y, "__array_namespace__") or y.ndim == 0:

@@ -40,6 +40,7 @@ __all__ = [
     "float_dtype",
     "get_backend",
     "host_np",
+    "py_scalar",
     "set_backend",
     "set_default_dtype",
     "to_numpy",
@@ -217,6 +218,20 @@ def to_numpy(array: Any) -> np.ndarray:
     if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__"):
         return array.get()  # CuPy: device -> host
     return np.asarray(array)
+
+
+def py_scalar(value: Any) -> Any:
+    """A NumPy scalar (``np.float64(0.2)``, ``np.int64(3)``, ``np.bool_``) as the Python number it holds;
+    anything else unchanged.
+
+    NumPy 2 gives its float64 *scalars* the float64 dtype when they meet a float32
+    array (NEP 50), while Python floats take the array's dtype. A learning rate
+    or a slope that came out of NumPy would therefore silently turn float32
+    parameters and activations into float64. Op and optimizer code passes the
+    constants it mixes with arrays through here. (CuPy and array-api-strict give
+    0-d arrays, not scalars, so only NumPy's need this.)
+    """
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def namespace_of(array: Any) -> str:

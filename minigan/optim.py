@@ -95,6 +95,13 @@ class Optimizer:
         # state[i] holds parameter i's arrays (e.g. Adam's exp_avg) and its step count.
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.hyperparam_names:
+            # NumPy scalars (a schedule computed with NumPy, say) would turn float32 updates into
+            # float64 ones: keep hyper-parameters plain Python numbers (tuples of them for betas).
+            value = tuple(B.py_scalar(v) for v in value) if isinstance(value, (tuple, list)) else B.py_scalar(value)
+        object.__setattr__(self, name, value)
+
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (set them to None)."""
         for p in self.params:
@@ -361,16 +368,17 @@ def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0) -> 
         total = math.sqrt(sum(float(xp.sum(g.data * g.data)) for g in grads))
     else:
         raise ValueError(f"norm_type must be 2.0 or inf, got {norm_type}")
-    coef = max_norm / (total + 1e-6)
+    coef = float(max_norm) / (total + 1e-6)  # a Python float: keeps float32 gradients float32
     if coef < 1.0:
         with no_grad():
             for g in grads:
-                g.data = g.data * coef  # a Python float: keeps the dtype
+                g.data = g.data * coef
     return total
 
 
 def clip_weights_(params: Params, c: float) -> None:
     """Clamp every parameter to [-c, c] in place: the original WGAN's crude Lipschitz constraint (c = 0.01)."""
+    c = float(c)  # a NumPy float64 bound would make float32 weights float64
     if c <= 0:
         raise ValueError(f"clip value must be > 0, got {c}")
     xp = B.xp()

@@ -428,6 +428,23 @@ def test_bce_with_logits(data, shape, reduction):
     np.testing.assert_allclose(host(F.binary_cross_entropy_with_logits(T(x), T(t), reduction)), ref, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bce_with_logits_is_stable_at_logits_of_1000(dtype):
+    """Saturated logits (+-1000) give exact, finite losses, gradients and second derivatives, without
+    PyTorch: loss = softplus(x) - t x, d/dx = sigmoid(x) - t, d2/dx2 = sigmoid'(x) (0 there)."""
+    x = np.array([1000.0, -1000.0, 1000.0, -1000.0, 0.0])
+    t = np.array([1.0, 0.0, 0.0, 1.0, 0.25])
+    xs = T(x, dtype=dtype)
+    loss = F.binary_cross_entropy_with_logits(xs, T(t, False, dtype=dtype), "none")
+    np.testing.assert_allclose(host(loss), [0.0, 0.0, 1000.0, 1000.0, np.log(2)], rtol=1e-6, atol=0)
+    (g,) = minigan.grad(F.sum(loss), [xs], create_graph=True)
+    np.testing.assert_allclose(host(g), [0.0, 0.0, 1.0, -1.0, 0.25], rtol=1e-6, atol=0)
+    (h,) = minigan.grad(F.sum(g), [xs])  # the diagonal of the Hessian
+    np.testing.assert_allclose(host(h), [0.0, 0.0, 0.0, 0.0, 0.25], rtol=1e-6, atol=0)
+    assert all(np.all(np.isfinite(host(a))) for a in (loss, g, h))
+    assert loss.dtype == g.dtype == h.dtype == xs.dtype
+
+
 def test_bce_rejects_unknown_reduction():
     with pytest.raises(ValueError, match="reduction"):
         F.binary_cross_entropy_with_logits(T([1.0]), T([1.0]), "avg")
@@ -717,3 +734,33 @@ def test_batch_norm_running_stats_stay_float32():
     rm, rv = _f32((2,), requires_grad=False), _pos((2,)).detach()
     F.batch_norm(_f32((3, 2)), running_mean=rm, running_var=rv, training=True)
     assert _is_f32(rm) and _is_f32(rv)
+
+
+def test_numpy_scalar_constants_keep_float32():
+    """NumPy 2 gives np.float64 scalars the float64 dtype against float32 arrays (NEP 50): constants
+    that come out of NumPy (a slope, a probability, a target, a bound) must not promote float32 tensors."""
+    c = np.float64(0.3)
+    x = _f32((2, 3))
+    outs = {
+        "x * c": x * c,
+        "c * x": c * x,
+        "x + c": x + c,
+        "c - x": c - x,
+        "x / c": x / c,
+        "c / x": c / _pos((2, 3)),
+        "x ** c": _pos((2, 3)) ** c,
+        "pow": F.pow(_pos((2, 3)), np.float64(2.0)),
+        "leaky_relu": F.leaky_relu(x, c),
+        "clip": F.clip(x, -c, c),
+        "where": F.where(x.data > 0, x, c),
+        "maximum": F.maximum(x, c),
+        "bce target": F.binary_cross_entropy_with_logits(x, c),
+        "dropout": F.dropout(x, c, minigan.Generator(0)),
+    }
+    for name, y in outs.items():
+        assert _is_f32(y), f"{name}: {y.dtype}"
+        (g,) = minigan.grad(F.sum(y), [x], allow_unused=True)
+        assert g is None or _is_f32(g), f"{name}: gradient {g.dtype}"
+    rm, rv = _f32((3,), requires_grad=False), _pos((3,)).detach()
+    y = F.batch_norm(_f32((4, 3)), running_mean=rm, running_var=rv, momentum=c, eps=np.float64(1e-3))
+    assert _is_f32(y) and _is_f32(rm) and _is_f32(rv)

@@ -13,6 +13,7 @@ from conftest import T, host
 import minigan
 import minigan.functions as F
 import minigan.nn as nn
+from minigan import backend as B
 from minigan import optim
 
 # ----------------------------------------------------------------------------
@@ -258,3 +259,123 @@ def test_float64_gradient_does_not_promote_float32_weights():
     layer.weight.grad = T(np.ones((2, 2)), requires_grad=False)  # a float64 gradient
     optim.SGD(layer, lr=0.1).step()
     assert "float32" in str(layer.weight.dtype)
+
+
+class _EveryLayerCritic(nn.Module):
+    """A conditional critic that uses every layer type, to follow dtypes through each of them."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2D(1, 4, 3, stride=2, padding="same", rng=0),  # (N, 1, 8, 8) -> (N, 4, 4, 4)
+            nn.BatchNorm(4),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.3, rng=1),
+            nn.MaxPool2D(2, padding="same"),  # -> (N, 4, 2, 2)
+            nn.UpSampling2D(2, "bilinear"),  # -> (N, 4, 4, 4)
+            nn.Conv2DTranspose(4, 2, 3, stride=2, padding="same", rng=2),  # -> (N, 2, 8, 8)
+            nn.BatchNorm(2),
+            nn.ReLU(),
+            nn.AvgPool2D(2),  # -> (N, 2, 4, 4)
+            nn.UpSampling2D(2, "nearest"),  # -> (N, 2, 8, 8)
+            nn.MinibatchStdDev(),  # -> (N, 3, 8, 8)
+            nn.Flatten(),  # -> (N, 192)
+            nn.Dense(192, 16, rng=3),
+            nn.BatchNorm(16),
+            nn.Tanh(),
+            nn.Reshape((4, 4)),  # (N, 16) -> (N, 4, 4)
+            nn.Flatten(),  # -> (N, 16)
+            nn.Sigmoid(),
+        )
+        self.embed = nn.Embedding(3, 16, rng=4)
+        self.head = nn.Dense(16, 1, rng=5)
+
+    def forward(self, x, labels, seen=None):
+        h = x
+        for layer in self.body:
+            h = layer(h)
+            if seen is not None:
+                seen.append((repr(layer), h))
+        e = self.embed(labels)
+        out = self.head(h * e)
+        if seen is not None:
+            seen += [("embed", e), ("head", out)]
+        return out
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.Adam.gan_defaults(p, weight_decay=1e-4),
+        lambda p: optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4),
+        lambda p: optim.RMSprop(p, lr=5e-5, momentum=0.1, centered=True),
+    ],
+    ids=["adam", "sgd-nesterov", "rmsprop"],
+)
+def test_float32_gradient_penalty_step_through_every_layer_stays_float32(make):
+    """A float32 critic step with a WGAN-GP penalty (double backward) through every layer type: every
+    activation, the input gradient, every parameter gradient, the parameters, the running statistics
+    and the optimizer state stay float32 (no float64 creeping in from NumPy float64 scalars)."""
+    f32 = B.xp().float32
+    D = _EveryLayerCritic()
+    opt = make(D)
+    rng = np.random.default_rng(0)
+    labels = B.asarray(np.array([0, 2, 1, 2]), dtype="int64")
+    for _ in range(2):
+        x = minigan.Tensor(B.asarray(rng.normal(size=(4, 1, 8, 8)), dtype="float32"), requires_grad=True)
+        seen = []
+        out = D(x, labels, seen)
+        for name, h in seen:
+            assert h.dtype == f32, f"activation after {name} is {h.dtype}"
+        (gx,) = minigan.grad(out.sum(), [x], create_graph=True)
+        assert gx.dtype == f32
+        penalty = F.mean((F.sqrt(F.sum(gx * gx, axis=(1, 2, 3)) + 1e-12) - 1.0) ** 2)
+        loss = F.mean(out) + 10.0 * penalty
+        assert penalty.dtype == f32 and loss.dtype == f32
+        opt.zero_grad()
+        loss.backward()
+        for name, p in D.named_parameters():
+            assert p.grad is not None and p.grad.dtype == f32, f"gradient of {name}"
+        optim.clip_grad_norm_(D, 1.0)
+        opt.step()
+    for name, p in D.named_parameters():
+        assert p.dtype == f32, name
+    for name, b in D.named_buffers():
+        assert b.dtype == f32, name
+    for s in opt.state:
+        for k, v in s.items():
+            if k != "step":
+                assert v.dtype == f32, k
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.Adam(p, lr=np.float64(1e-3), betas=np.array([0.5, 0.999]), eps=np.float64(1e-8)),
+        lambda p: optim.AdamW(p, lr=np.float64(1e-3), weight_decay=np.float64(1e-2)),
+        lambda p: optim.SGD(p, lr=np.float64(1e-2), momentum=np.float64(0.9), weight_decay=np.float64(1e-4)),
+        lambda p: optim.RMSprop(p, lr=np.float64(1e-2), alpha=np.float64(0.9), momentum=np.float64(0.1)),
+    ],
+    ids=["adam", "adamw", "sgd", "rmsprop"],
+)
+def test_numpy_scalar_hyperparameters_keep_float32(make):
+    """Hyper-parameters computed with NumPy (np.float64 scalars: NEP 50 makes them float64 against float32
+    arrays) must not turn float32 parameters or optimizer state into float64; nor may clipping bounds."""
+    model = nn.Dense(3, 2, rng=0)
+    opt = make(model)
+    x = minigan.tensor(np.ones((4, 3)))
+    for lr in (None, np.float64(5e-4)):  # a schedule that assigns NumPy numbers
+        if lr is not None:
+            opt.lr = lr
+        opt.zero_grad()
+        model(x).sum().backward()
+        optim.clip_grad_norm_(model, np.float64(0.1))
+        opt.step()
+        optim.clip_weights_(model, np.float64(0.5))
+    assert all(type(v) in (float, int, bool, tuple) for v in opt.hyperparams().values()), opt.hyperparams()
+    for p in model.parameters():
+        assert "float32" in str(p.dtype) and "float32" in str(p.grad.dtype)
+    for s in opt.state:
+        for k, v in s.items():
+            if k != "step":
+                assert "float32" in str(v.dtype), k

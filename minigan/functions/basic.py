@@ -111,7 +111,7 @@ class Pow(Function):
     """``a ** c`` for a constant exponent ``c``."""
 
     def __init__(self, c: float) -> None:
-        self.c = c
+        self.c = B.py_scalar(c)
 
     def forward(self, a):
         return a**self.c
@@ -488,7 +488,7 @@ class Abs(Function):
 
 class Clip(Function):
     def __init__(self, low: float | None, high: float | None) -> None:
-        self.low, self.high = low, high
+        self.low, self.high = B.py_scalar(low), B.py_scalar(high)
 
     def forward(self, x):
         return B.xp().clip(x, self.low, self.high)

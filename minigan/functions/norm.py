@@ -45,6 +45,7 @@ def batch_norm(
             used instead of the batch statistics in eval mode.
         training: use batch statistics (True) or the running ones (False).
     """
+    momentum, eps = B.py_scalar(momentum), B.py_scalar(eps)  # NumPy scalars would make float32 float64
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
     shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)  # (C,) -> broadcastable over x
     if training:
@@ -83,6 +84,7 @@ def dropout(x: Any, p: float, rng: B.Generator, training: bool = True) -> Tensor
     The mask is drawn from the explicit generator ``rng`` (reproducible), and
     is a constant: the gradient passes exactly where the forward pass did.
     """
+    p = B.py_scalar(p)  # a NumPy float64 would make the float32 mask float64
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0.0:
