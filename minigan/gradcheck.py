@@ -81,7 +81,7 @@ def _compare(analytic: Any, numeric: Any, which: int, atol: float, rtol: float, 
         idx = tuple(int(i) for i in _unravel(k, numeric.shape))
         raise GradcheckError(
             f"order-{order} gradient of input {which} is wrong at index {idx}: "
-            f"analytic {a.reshape(-1)[k]!r} vs numeric {numeric.reshape(-1)[k]!r} "
+            f"analytic {float(a.reshape(-1)[k])!r} vs numeric {float(numeric.reshape(-1)[k])!r} "
             f"(atol={atol}, rtol={rtol}; {int((excess > 0).sum())} of {excess.size} elements fail)"
         )
 

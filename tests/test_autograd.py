@@ -8,6 +8,7 @@ or with finite differences; nothing here is copied from the engine's output.
 from __future__ import annotations
 
 import gc
+import re
 import weakref
 
 import hypothesis.extra.numpy as hnp
@@ -577,6 +578,32 @@ def test_gradcheck_catches_wrong_first_order_and_names_the_element():
     msg = str(e.value)
     assert "order-1" in msg and "input 0" in msg and "(1, 1)" in msg  # flat 4 of a (2, 3) array
     assert "analytic" in msg and "numeric" in msg and "1 of 6" in msg
+
+
+class GraduallyWrongSquare(minigan.Function):
+    """x^2 whose gradient is off by 0.1 * k at flat index k: every element but the first is wrong."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        xp = B.xp()
+        ramp = xp.reshape(xp.astype(xp.arange(x.size), x.dtype), x.shape) * 0.1
+        return gy * (x * 2.0 + ramp)
+
+
+def test_gradcheck_reports_the_worst_element_with_both_values():
+    """With many wrong elements the message names the worst one (flat 5 of (2, 3): index (1, 2)),
+    its analytic and numeric values as plain numbers, and how many fail."""
+    xh = np.linspace(0.5, 2.0, 6).reshape(2, 3)
+    with pytest.raises(minigan.GradcheckError) as e:
+        minigan.gradcheck(lambda x: F.sum(GraduallyWrongSquare()(x)), [T(xh)])
+    msg = str(e.value)
+    assert "order-1 gradient of input 0" in msg and "index (1, 2)" in msg and "5 of 6 elements fail" in msg
+    analytic, numeric = (float(v) for v in re.search(r"analytic (\S+) vs numeric (\S+) ", msg).groups())
+    assert analytic == pytest.approx(2 * 2.0 + 0.5, rel=1e-12)  # x = 2.0 there; the error is 0.1 * 5
+    assert numeric == pytest.approx(2 * 2.0, rel=1e-8)
 
 
 def test_gradcheck_names_the_wrong_input():

@@ -249,6 +249,23 @@ def test_pickle_bearing_npz_is_refused_without_running_code(saved, tmp_path):
     assert not marker.exists()
 
 
+def test_loading_opens_the_file_with_allow_pickle_false(saved, monkeypatch):
+    """Every np.load of a checkpoint passes allow_pickle=False (and nothing re-enables it later)."""
+    path, *_ = saved
+    calls = []
+    real_load = np.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("allow_pickle", "default"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy)
+    checkpoint.read(path)
+    D, opt, noise = setup(seed=1)
+    checkpoint.load(path, models={"D": D}, optimizers={"D": opt}, rngs={"noise": noise})
+    assert calls and all(flag is False for flag in calls), calls
+
+
 def test_plain_pickle_file_is_refused_without_running_code(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.npz"

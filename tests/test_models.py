@@ -21,8 +21,12 @@ SEEDS = [
 ]
 
 
+# Conditional (label-taking) models, registered after the seed models; tested with the trainer.
+CONDITIONAL = ["cgan-generator", "cgan-discriminator"]
+
+
 def test_registry_lists_every_seed_model():
-    assert models.names() == SEEDS
+    assert models.names() == SEEDS + CONDITIONAL
 
 
 @pytest.mark.parametrize("name", SEEDS)

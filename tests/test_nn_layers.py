@@ -58,6 +58,16 @@ def randn(rng, *shape):
     return rng.normal(size=shape)
 
 
+def covers_layers(*layer_types: type, order: int = 1):
+    """Record that the decorated test gradchecks ``layer_types`` to ``order`` (see test_every_layer_is_gradchecked)."""
+
+    def mark(fn):
+        fn.covers_layers = {**getattr(fn, "covers_layers", {}), **dict.fromkeys(layer_types, order)}
+        return fn
+
+    return mark
+
+
 @pytest.fixture(autouse=True)
 def float64_default():
     # Layers create their parameters in the default dtype: float64 for gradient checks.
@@ -68,6 +78,7 @@ def float64_default():
 # ----------------------------------------------------------------------------
 # first- and second-order gradient checks
 # ----------------------------------------------------------------------------
+@covers_layers(nn.Dense, order=2)
 @pytest.mark.parametrize("order", [1, 2])
 def test_dense_gradcheck(rng, order):
     check_layer(nn.Dense(3, 2, rng=1), randn(rng, 4, 3), order=order)
@@ -79,6 +90,7 @@ def test_dense_without_bias_and_leading_axes(rng):
     check_layer(layer, randn(rng, 2, 2, 3), order=2)
 
 
+@covers_layers(nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, order=2)
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("layer", [nn.ReLU(), nn.LeakyReLU(0.2), nn.LeakyReLU(0.01), nn.Tanh(), nn.Sigmoid()])
 def test_activation_gradcheck(rng, layer, order):
@@ -87,6 +99,7 @@ def test_activation_gradcheck(rng, layer, order):
     check_layer(layer, x, order=order)
 
 
+@covers_layers(nn.BatchNorm, order=2)
 @pytest.mark.parametrize("shape", [(5, 3), (3, 2, 2, 3)])
 @pytest.mark.parametrize("order", [1, 2])
 def test_batchnorm_gradcheck_train_mode(rng, shape, order):
@@ -112,6 +125,7 @@ def test_batchnorm_without_affine_gradcheck(rng):
     check_layer(layer, randn(rng, 4, 3), order=2, atol=1e-5)
 
 
+@covers_layers(nn.Dropout, order=2)
 @pytest.mark.parametrize("order", [1, 2])
 def test_dropout_gradcheck_with_a_fixed_mask(rng, order):
     layer = nn.Dropout(0.5, rng=3)
@@ -137,6 +151,7 @@ def test_conv2d_gradcheck_first_order(k, stride, padding, size):
         check_layer(layer, randn(rng, 1, 2, size, size))
 
 
+@covers_layers(nn.Conv2D, order=2)
 @settings(max_examples=4)
 @given(
     k=st.integers(2, 3), stride=st.integers(1, 2), padding=st.sampled_from(["same", "valid", 1]), size=st.integers(3, 4)
@@ -165,6 +180,7 @@ def test_conv2d_transpose_gradcheck(k, stride, mode, size):
         check_layer(layer, randn(rng, 1, 2, size, size), order=2 if k <= 2 else 1)
 
 
+@covers_layers(nn.UpSampling2D, nn.MaxPool2D, nn.AvgPool2D, nn.Flatten, nn.Reshape, order=2)
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize(
     "layer",
@@ -185,6 +201,7 @@ def test_parameter_free_image_layers_gradcheck(rng, layer, order):
     check_layer(layer, randn(rng, 2, 1, 4, 5), order=order)
 
 
+@covers_layers(nn.Embedding, order=2)
 @pytest.mark.parametrize("order", [1, 2])
 def test_embedding_gradcheck_wrt_weight(order):
     layer = nn.Embedding(4, 3, rng=0)
@@ -192,6 +209,7 @@ def test_embedding_gradcheck_wrt_weight(order):
     check_layer(layer, labels, order=order)
 
 
+@covers_layers(nn.MinibatchStdDev, order=2)
 @pytest.mark.parametrize("group_size", [None, 2])
 @pytest.mark.parametrize("shape", [(4, 3), (4, 2, 2, 2)])
 @pytest.mark.parametrize("order", [1, 2])
@@ -210,7 +228,46 @@ def test_small_discriminator_second_order_in_train_mode(rng):
         nn.Dense(3 * 2 * 2, 1, rng=1),
     )
     x = T(randn(rng, 3, 1, 4, 4))
-    minigan.gradcheck(lambda x: D(x), [x], order=2, atol=1e-5)
+    assert minigan.gradcheck(lambda x: D(x), [x], order=2, atol=1e-5)
+
+
+@covers_layers(nn.Conv2DTranspose, order=2)
+@pytest.mark.parametrize("k, padding, out_pad", [(3, "same", 0), (4, "same", 0), (3, "valid", 0), (3, 1, 1), (4, 1, 0)])
+def test_conv2d_transpose_second_order_stride2(rng, k, padding, out_pad):
+    """The DCGAN / seed generator configurations (stride 2, kernels 3-5, every padding mode) to second
+    order with respect to the input, the weight and the bias: a discriminator may upsample too."""
+    layer = nn.Conv2DTranspose(2, 1, k, stride=2, padding=padding, output_padding=out_pad, rng=0)
+    layer.bias.data = arr(rng.normal(size=1))
+    check_layer(layer, randn(rng, 2, 2, 2, 2), order=2)
+
+
+# Layer types a discriminator may contain: each needs a second-order gradcheck (WGAN-GP, R1).
+DISCRIMINATOR_LAYERS = {
+    nn.Dense, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.BatchNorm, nn.Dropout, nn.Conv2D,
+    nn.Conv2DTranspose, nn.UpSampling2D, nn.MaxPool2D, nn.AvgPool2D, nn.Flatten, nn.Reshape,
+    nn.Embedding, nn.MinibatchStdDev,
+}  # fmt: skip
+
+
+def test_every_layer_is_gradchecked():
+    """Every layer class that minigan.nn exports has a gradcheck test here (found through the
+    ``covers_layers`` labels), to second order for every layer a discriminator may contain."""
+    covered: dict[type, int] = {}
+    for obj in list(globals().values()):
+        for layer_type, order in getattr(obj, "covers_layers", {}).items():
+            covered[layer_type] = max(order, covered.get(layer_type, 0))
+    exported = {
+        obj
+        for name in nn.__all__
+        if isinstance(obj := getattr(nn, name), type) and issubclass(obj, nn.Module)
+        and obj not in (nn.Module, nn.Sequential)
+    }  # fmt: skip
+    # Every exported layer may appear in a discriminator (Embedding in the conditional one).
+    assert exported == DISCRIMINATOR_LAYERS, f"new layer types, add them here: {exported ^ DISCRIMINATOR_LAYERS}"
+    missing = sorted(t.__name__ for t in exported if t not in covered)
+    assert not missing, f"layers without a gradcheck test: {missing}"
+    missing2 = sorted(t.__name__ for t in DISCRIMINATOR_LAYERS if covered.get(t, 0) < 2)
+    assert not missing2, f"discriminator layers without a second-order gradcheck: {missing2}"
 
 
 # ----------------------------------------------------------------------------
@@ -468,6 +525,50 @@ def test_frozen_layer_still_passes_gradient_to_its_input(rng):
     assert layer.weight.grad is not None
 
 
+def test_module_zero_grad_clears_every_parameter_of_nested_modules(rng):
+    model = nn.Sequential(small_model(), nn.Sequential(nn.Dense(3, 2, rng=0)))
+    model(T(randn(rng, 4, 1, 4, 4), requires_grad=False)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    buffers = {k: host(b).copy() for k, b in model.named_buffers()}
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    for k, b in model.named_buffers():  # running statistics are state, not gradients
+        np.testing.assert_array_equal(host(b), buffers[k])
+
+
+def test_to_backend_moves_every_parameter_and_buffer_bitwise(rng):
+    """model.to(name): parameters and buffers move (same Parameter objects, same dtype, same bytes),
+    gradients are dropped, the backend becomes active, and the model computes the same there."""
+    pytest.importorskip("array_api_strict")
+    start = B.get_backend().name
+    other = "numpy" if start == "strict" else "strict"
+    model = small_model(5)
+    for _ in range(2):  # running statistics away from their initial values
+        model(T(randn(rng, 4, 1, 4, 4), requires_grad=False)).sum().backward()
+    params = model.parameters()
+    before = model.state_dict()
+    x = randn(rng, 2, 1, 4, 4)
+    model.eval()
+    y_before = host(model(T(x, requires_grad=False)))
+    try:
+        assert model.to(other) is model
+        assert B.get_backend().name == other
+        assert all(a is b for a, b in zip(model.parameters(), params))  # an optimizer built earlier still works
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            assert B.namespace_of(t.data) == other, name
+            assert host(t).dtype == before[name].dtype and host(t).tobytes() == before[name].tobytes(), name
+        assert all(p.grad is None for p in model.parameters())
+        np.testing.assert_allclose(host(model(T(x, requires_grad=False))), y_before, rtol=1e-12, atol=1e-14)
+        model.train()
+        model(T(x, requires_grad=False)).sum().backward()
+        assert all(B.namespace_of(p.grad.data) == other for p in model.parameters())
+        model.to(start)
+        assert B.get_backend().name == start
+        assert all(B.namespace_of(p.data) == start for p in model.parameters())
+    finally:
+        B.set_backend(start)
+
+
 def test_train_eval_switches_every_sublayer():
     model = small_model()
     model.eval()
@@ -538,3 +639,28 @@ def test_initializers_keep_the_default_float_dtype():
         layer = nn.Dense(2, 2)
         assert "float32" in str(layer.weight.dtype) and "float32" in str(layer.bias.dtype)
         assert "float32" in str(nn.BatchNorm(2).running_var.dtype)
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "dcgan_normal"])
+def test_initializers_are_bit_reproducible_from_the_explicit_generator(name):
+    """Same seed -> the same bytes (on every backend): exactly the host PCG64 draw of that seed, scaled.
+    A different seed gives different weights."""
+    shape = (6, 4, 3, 3)
+    fan_in, fan_out = nn.init.fans(shape)  # 36, 54
+    ref_rng = np.random.default_rng(7)
+    if name.endswith("uniform"):
+        bound = math.sqrt(6 / (fan_in + fan_out)) if name.startswith("glorot") else math.sqrt(6 / fan_in)
+        ref = ref_rng.uniform(-bound, bound, size=shape)
+    else:
+        std = {"glorot_normal": math.sqrt(2 / (fan_in + fan_out)), "he_normal": math.sqrt(2 / fan_in)}.get(name, 0.02)
+        ref = ref_rng.standard_normal(shape) * std + 0.0
+    init = nn.init.get(name)
+    w = host(init(shape, minigan.Generator(7)))
+    np.testing.assert_array_equal(w, ref)
+    assert w.tobytes() == host(init(shape, minigan.Generator(7))).tobytes()
+    assert not np.array_equal(w, host(init(shape, minigan.Generator(8))))
+    for backend in ("numpy", "strict"):
+        with minigan.use_backend(backend):
+            assert host(init(shape, minigan.Generator(7))).tobytes() == w.tobytes(), backend
+            layer = nn.Conv2D(4, 6, 3, weight_init=name, rng=7)
+            assert host(layer.weight).tobytes() == w.tobytes(), backend

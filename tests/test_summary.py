@@ -119,11 +119,12 @@ def test_summary_of_label_inputs():
 # ----------------------------------------------------------------------------
 # the command line
 # ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list(SEED_COUNTS))
+@pytest.mark.parametrize("name", list(SEED_COUNTS) + list(OTHER_COUNTS))
 def test_cli_summary_prints_the_seed_totals(capsys, name):
+    """`minigan summary NAME` for the seed pairs, the DCGAN pair and the 1-D models."""
     assert cli.main(["summary", name]) == 0
     out = capsys.readouterr().out
-    total, trainable, non_trainable = SEED_COUNTS[name]
+    total, trainable, non_trainable = {**SEED_COUNTS, **OTHER_COUNTS}[name]
     assert f"Total params: {total:,}" in out
     assert f"Trainable params: {trainable:,}" in out
     assert f"Non-trainable params: {non_trainable:,}" in out
