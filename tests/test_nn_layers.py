@@ -385,6 +385,15 @@ def test_wrong_input_shape_names_layer_and_shapes(layer, bad_shape, expected):
         layer(T(np.zeros(bad_shape), requires_grad=False))
 
 
+def test_embedding_wrong_label_shape_names_layer_and_shapes():
+    layer = nn.Embedding(5, 3)
+    expected = r"Embedding\(5, 3\): expected input of shape \(N,\) or \(N, L\) of integer labels .*got \(2, 2, 2\)"
+    with pytest.raises(ValueError, match=expected):
+        layer(B.asarray(np.zeros((2, 2, 2)), dtype="int64"))
+    with pytest.raises(ValueError, match=r"Embedding\(5, 3\): .*got \(\)"):
+        layer(B.asarray(np.int64(1), dtype="int64"))
+
+
 def test_wrong_shape_inside_sequential_names_the_inner_layer():
     model = nn.Sequential(nn.Dense(4, 8), nn.LeakyReLU(), nn.Dense(6, 1))
     with pytest.raises(ValueError, match=r"Dense\(6 -> 1\): expected input of shape \(N, 6\).*got \(2, 8\)"):
