@@ -477,7 +477,7 @@ def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) 
     _say(
         args,
         f"done: {run.step} steps in {wall:.1f} s; D(x) {m.get('d_real', float('nan')):.3f}, "
-        f"D(G(z)) {m.get('d_fake', float('nan')):.3f} (means of the last {m.get('window', 0)} steps); "
+        f"D(G(z)) {m.get('d_fake', float('nan')):.3f} (means of the last {m.get('averaged_over_steps', 0)} steps); "
         f"see {out}/metrics.json and {out}/progress.gif",
     )
     return 0
@@ -505,7 +505,6 @@ def _write_outputs(run: Any, out: Path, wall: float, interrupted: bool, toy2d: b
         "dataset": run.dataset_info.get("name"),
         "dataset_used": run.dataset_info,
         **run.metrics(),
-        "steps": run.step,
         "wall_seconds": round(wall, 2),
         "backend": B.get_backend().name,
         "interrupted": interrupted,

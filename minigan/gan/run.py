@@ -276,7 +276,7 @@ def summarize_history(history: list[dict[str, Any]], window: int = 100) -> dict[
     if not history:
         return {}
     tail = history[-window:]
-    out: dict[str, Any] = {"window": len(tail)}
+    out: dict[str, Any] = {"averaged_over_steps": len(tail)}
     for key in ("d_loss", "g_loss", "d_real", "d_fake", "d_acc"):
         values = [r[key] for r in tail if key in r]
         if values:
@@ -466,7 +466,7 @@ class TrainingRun:
 
     def metrics(self) -> dict[str, Any]:
         """Final statistics (means over the last 100 steps) plus steps, epochs and timing."""
-        out: dict[str, Any] = {"step": self.step, **summarize_history(self.trainer.history)}
+        out: dict[str, Any] = {"steps": self.step, **summarize_history(self.trainer.history)}
         if hasattr(self.data, "__len__") and len(self.data):
             out["epochs"] = self.step * self.trainer.d_steps / len(self.data)
         out["train_seconds"] = round(self.train_seconds, 2)
