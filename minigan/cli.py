@@ -680,6 +680,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"minigan: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a training loop (which saves and reports by itself)
+        print("minigan: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -186,10 +186,6 @@ class TrainConfig:
     limit: int | None = None  # use only the first `limit` training images
     n_fixed: int = 64  # size of the fixed noise batch of the progress images
 
-    #: Fields that must agree between a checkpoint and the command that resumes it.
-    DEFINING = ("model", "loss", "batch_size", "lr", "beta1", "beta2", "d_steps", "g_steps", "seed", "init",
-                "latent_dim", "dataset", "limit", "n_fixed")  # fmt: skip
-
     @classmethod
     def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
         """The config of ``model`` with its defaults, then ``overrides`` (None values are ignored)."""
@@ -309,7 +305,7 @@ def _deferred_interrupt() -> Iterator[_StopFlag]:
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 # ----------------------------------------------------------------------------
