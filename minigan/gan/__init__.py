@@ -4,6 +4,8 @@
   R1, least squares, hinge, relativistic average; label smoothing and instance noise;
 - ``trainer``: :class:`GANTrainer`, one discriminator phase on ``G(z).detach()`` then one
   generator phase through a frozen D, with a history of every step;
+- ``run``: :class:`~minigan.gan.run.TrainingRun`, the resumable training runs behind
+  ``minigan train`` (checkpoints that resume bit for bit, Ctrl-C safe);
 - ``experiments``: the 1-D Gaussian-fitting reproductions and the vanishing-gradient
   demonstration (imported on demand: ``from minigan.gan import experiments``; it sits on top
   of ``minigan.data.toy`` and ``minigan.viz.toy``).
