@@ -18,7 +18,8 @@ Models: the lecture's MLP-GAN (``mlp-generator`` / ``mlp-discriminator``), its c
 Usage::
 
     python benchmarks/step.py                              # all models, batch 64 and 256
-    python benchmarks/step.py --models mlp --batch 64 --rounds 5
+    python benchmarks/step.py --models mlp-gan --batch 64 --rounds 5
+    python benchmarks/step.py --quick --json out.json      # a smoke run (a minute or two)
     python benchmarks/step.py --backend cupy               # minigan on the GPU, torch on CUDA if present
     python benchmarks/step.py --json out.json --markdown out.md
 
@@ -52,10 +53,10 @@ try:
 except ImportError:  # the minigan column still runs
     torch = None
 
-#: model key -> (generator name, discriminator name, flatten the images for D?)
+#: model key (as in ``minigan train --model``) -> (generator name, discriminator name)
 PAIRS = {
-    "mlp": ("mlp-generator", "mlp-discriminator"),
-    "conv": ("conv-generator", "conv-discriminator"),
+    "mlp-gan": ("mlp-generator", "mlp-discriminator"),
+    "conv-gan": ("conv-generator", "conv-discriminator"),
     "dcgan": ("dcgan-generator", "dcgan-discriminator"),
 }
 
@@ -284,8 +285,9 @@ def time_interleaved(steps: dict[str, Any], rounds: int, per_round: int, warmup:
 
 
 def summarize(ts: list[float]) -> dict[str, float]:
+    """Median and quartiles of per-step seconds, in milliseconds."""
     q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
-    return {"median_ms": 1e3 * statistics.median(ts), "p25_ms": 1e3 * q[0], "p75_ms": 1e3 * q[2]}
+    return {"ms": 1e3 * statistics.median(ts), "p25_ms": 1e3 * q[0], "p75_ms": 1e3 * q[2]}
 
 
 def machine_info(backend: str) -> dict[str, Any]:
@@ -318,53 +320,56 @@ def machine_info(backend: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     minigan.set_backend(args.backend)
-    device = "cuda" if (torch is not None and args.backend == "cupy" and torch.cuda.is_available()) else "cpu"
+    use_torch = torch is not None and not args.no_torch
+    device = "cuda" if (use_torch and args.backend == "cupy" and torch.cuda.is_available()) else "cpu"
     rows = []
     for key in args.models:
         for batch in args.batch:
             G, D, real, latent = build(key, batch)
             steps: dict[str, Any] = {"minigan": MiniganStep(G, D, minigan.Tensor(real), latent)}
-            err = None
-            if torch is not None and not args.no_torch:
-                err = max(check_twin(PAIRS[key][0], 0), check_twin(PAIRS[key][1], 1))
+            row: dict[str, Any] = {"model": key, "batch": batch, "backend": args.backend, "torch_device": None}
+            if use_torch:
+                row["twin_max_abs_err"] = err = max(check_twin(PAIRS[key][0], 0), check_twin(PAIRS[key][1], 1))
                 if err > 1e-8:
                     raise AssertionError(f"the PyTorch twin of {key} differs from minigan by {err:.2e}")
                 tG, tD = torch_twin(G, device), torch_twin(D, device)
                 treal = torch.from_numpy(minigan.to_numpy(real)).to(device)
                 steps["torch"] = TorchStep(tG, tD, treal, latent)
+                row["torch_device"] = device
             times = time_interleaved(steps, args.rounds, args.per_round, args.warmup)
-            row: dict[str, Any] = {"model": key, "batch": batch, "twin_max_abs_err": err}
-            for name, ts in times.items():
-                row[name] = summarize(ts)
-            if "torch" in row:
-                ratios = [m / t for m, t in zip(times["minigan"], times["torch"])]
-                row["ratio"] = statistics.median(ratios)
+            for name in ("minigan", "torch"):
+                stats = summarize(times[name]) if name in times else {}
+                for k in ("ms", "p25_ms", "p75_ms"):
+                    row[f"{name}_{k}"] = stats.get(k)
+            # The ratio of each interleaved pair, then the median: robust to drift between rounds.
+            pairs = zip(times["minigan"], times.get("torch", []))
+            row["ratio"] = statistics.median([m / t for m, t in pairs]) if use_torch else None
             rows.append(row)
-            print(_row_md(row, device), flush=True)
-    return {"machine": machine_info(args.backend), "torch_device": device, "args": vars(args), "rows": rows}
+            print(_row_md(row), flush=True)
+    return {"machine": machine_info(args.backend), "args": vars(args), "rows": rows}
 
 
-def _row_md(row: dict[str, Any], device: str) -> str:
-    m = row["minigan"]
-    cells = [row["model"], str(row["batch"]), f"{m['median_ms']:.1f} ({m['p25_ms']:.1f}-{m['p75_ms']:.1f})"]
-    if "torch" in row:
-        t = row["torch"]
-        cells += [f"{t['median_ms']:.1f} ({t['p25_ms']:.1f}-{t['p75_ms']:.1f})", f"{row['ratio']:.2f}"]
-    else:
-        cells += ["-", "-"]
-    return "| " + " | ".join(cells) + " |"
+def _row_md(row: dict[str, Any]) -> str:
+    def cell(name: str) -> str:
+        if row[f"{name}_ms"] is None:
+            return "-"
+        return f"{row[f'{name}_ms']:.1f} ({row[f'{name}_p25_ms']:.1f}-{row[f'{name}_p75_ms']:.1f})"
+
+    ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+    return f"| {row['model']} | {row['batch']} | {row['backend']} | {cell('minigan')} | {cell('torch')} | {ratio} |"
 
 
 def markdown(result: dict[str, Any]) -> str:
     mi = result["machine"]
+    devices = {r["torch_device"] for r in result["rows"]} - {None}
     head = (
         f"Machine: {mi['cpu']}, {mi['cores']} cores; Python {mi['python']}, NumPy {mi['numpy']} ({mi['blas']}), "
-        f"torch {mi['torch']} ({mi['torch_threads']} threads, {result['torch_device']}); "
-        f"minigan {mi['minigan']} on backend `{mi['backend']}`.\n\n"
-        "| model | batch | minigan ms/step (IQR) | PyTorch ms/step (IQR) | minigan / PyTorch |\n"
-        "| --- | --- | --- | --- | --- |\n"
+        f"torch {mi['torch']} ({mi['torch_threads']} threads, {', '.join(sorted(devices)) or 'not run'}); "
+        f"minigan {mi['minigan']}.\n\n"
+        "| model | batch | minigan backend | minigan ms/step (IQR) | PyTorch ms/step (IQR) | minigan / PyTorch |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
     )
-    return head + "\n".join(_row_md(r, result["torch_device"]) for r in result["rows"]) + "\n"
+    return head + "\n".join(_row_md(r) for r in result["rows"]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,17 +381,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-round", type=int, default=3, help="steps per contender per round")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps before the first round")
     p.add_argument("--no-torch", action="store_true", help="time minigan only")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of 1 step, 1 warm-up step")
     p.add_argument("--json", default=None, help="write the results (with the machine) as JSON here")
     p.add_argument("--markdown", default=None, help="write the markdown table here")
     args = p.parse_args(argv)
+    if args.quick:
+        args.rounds, args.per_round, args.warmup = 3, 1, 1
+    if args.backend == "cupy":
+        try:
+            minigan.set_backend("cupy")
+        except minigan.BackendError as e:
+            print(f"no GPU present, nothing to time on cupy: {e}")
+            return 0
     if torch is None:
         print("PyTorch is not installed: timing minigan only (pip install torch for the comparison)")
     result = run(args)
     table = markdown(result)
     print()
     print(table)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:  # a list of rows, each with the machine it was measured on
+        rows = [{**row, "machine": result["machine"]} for row in result["rows"]]
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     if args.markdown:
         Path(args.markdown).write_text(table)
     return 0

@@ -52,6 +52,7 @@ class Run:
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int | None = None  # None: the loss's n_critic (5 for WGAN-GP)
     r1_gamma: float = 0.0
+    gp_weight: float | None = None  # None: the loss's (10 for WGAN-GP)
     minibatch_std: bool = False  # a MinibatchStdDev feature in front of D's last layer
     lr_decay: bool = False  # cosine decay of both learning rates to 0
     seed: int = 0
@@ -75,6 +76,12 @@ RUNS: dict[str, Run] = {
     # generator's samples swing around the plane as a whole instead of spreading out.
     "wgan-gp-ring": Run("ring", loss="wgan-gp", lr_g=1e-4, lr_d=1e-3, betas=(0.5, 0.9), steps=4000),
     "hinge-ring": Run("ring", loss="hinge"),
+    # Variants tried for WGAN-GP on the ring (see benchmarks/README.md).
+    "wgan-gp-ring-eq": Run("ring", loss="wgan-gp", lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), steps=4000),
+    "wgan-gp-ring-gp01": Run("ring", loss="wgan-gp", lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), gp_weight=0.1, steps=4000),
+    "wgan-gp-ring-decay": Run(
+        "ring", loss="wgan-gp", lr_g=1e-4, lr_d=1e-3, betas=(0.5, 0.9), lr_decay=True, steps=4000
+    ),
 }
 
 
@@ -115,6 +122,7 @@ def train(name: str, run: Run, out: Path | None = None, n_eval: int = 2500) -> d
         batch_size=run.batch_size,
         d_steps=run.d_steps,
         r1_gamma=run.r1_gamma,
+        gp_weight=run.gp_weight,
         seed=run.seed,
         n_fixed=n_eval,
     )
