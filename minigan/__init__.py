@@ -16,10 +16,23 @@ Public API at this level::
     y = F.tanh(x @ x.T).sum()
     y.backward()                     # x.grad now holds dy/dx
     minigan.gradcheck(lambda x: F.tanh(x * x), [x64], order=2)
+    with minigan.detect_anomaly():   # stop at the first NaN/Inf, naming the op and the layer
+        loss.backward()
 """
 
 from minigan import functions
-from minigan.autograd import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad, tensor
+from minigan.autograd import (
+    AnomalyError,
+    Function,
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    tensor,
+)
 from minigan.backend import (
     Backend,
     BackendError,
@@ -36,6 +49,7 @@ from minigan.gradcheck import GradcheckError, gradcheck
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "Backend",
     "BackendError",
     "Function",
@@ -44,11 +58,13 @@ __all__ = [
     "Tensor",
     "__version__",
     "default_dtype",
+    "detect_anomaly",
     "enable_grad",
     "functions",
     "get_backend",
     "grad",
     "gradcheck",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
     "set_backend",

@@ -13,8 +13,10 @@ functions (not raw arrays), so when ``create_graph=True`` the backward pass is
 itself recorded as a graph and can be differentiated again. That is how
 second derivatives, and so the WGAN-GP gradient penalty, come for free.
 
-Only one piece of global state exists: the grad-mode switch, scoped by
-:func:`no_grad` / :func:`enable_grad`.
+Two pieces of global state exist, both scoped switches: the grad mode
+(:func:`no_grad` / :func:`enable_grad`) and the anomaly mode
+(:func:`detect_anomaly`), which checks every forward and backward result for
+NaN/Inf and stops at the first one, naming the operation and the layer.
 
 Read next: ``minigan/functions/basic.py`` (the primitives: add, mul, matmul, ...).
 """
@@ -28,7 +30,18 @@ from typing import Any
 
 from minigan import backend as B
 
-__all__ = ["Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad", "tensor"]
+__all__ = [
+    "AnomalyError",
+    "Function",
+    "Tensor",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "tensor",
+]
 
 # ----------------------------------------------------------------------------
 # Grad mode: the one scoped global switch.
@@ -60,6 +73,93 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Inside ``with enable_grad():`` graphs are recorded even within ``no_grad``."""
     return _grad_mode(True)
+
+
+# ----------------------------------------------------------------------------
+# Anomaly mode: stop at the first NaN/Inf and say where it came from.
+# ----------------------------------------------------------------------------
+_anomaly_enabled = False
+#: Layers being called while anomaly mode is on (pushed by ``Module.__call__``), innermost last.
+_module_stack: list[Any] = []
+
+
+class AnomalyError(FloatingPointError):
+    """Anomaly mode found a NaN or Inf; the message names the operation and, where known, the layer."""
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``with detect_anomaly():``."""
+    return _anomaly_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside ``with detect_anomaly():`` every forward and backward result is checked for NaN/Inf.
+
+    The first non-finite value raises :class:`AnomalyError` naming the operation (the
+    :class:`Function` class, e.g. ``Log``), whether it happened in the forward or the
+    backward pass, and the layer that was running (e.g. ``'2' (Dense(8 -> 1))``). Each
+    check reads the array back (a device sync on a GPU), so use it to debug, not to train.
+    Off (the default), it costs one flag test per operation.
+    """
+    global _anomaly_enabled
+    previous = _anomaly_enabled
+    _anomaly_enabled = True
+    try:
+        yield
+    finally:
+        _anomaly_enabled = previous
+
+
+def current_layer() -> str | None:
+    """Dotted name and description of the innermost layer being called (anomaly mode only)."""
+    if not _module_stack:
+        return None
+    parts: list[str] = []
+    for parent, child in zip(_module_stack, _module_stack[1:]):
+        found = next((k for k, m in getattr(parent, "_modules", {}).items() if m is child), None)
+        parts.append(found if found is not None else type(child).__name__)
+    inner = _module_stack[-1]
+    desc = f"{type(inner).__name__}({inner.extra_repr()})" if hasattr(inner, "extra_repr") else type(inner).__name__
+    root = type(_module_stack[0]).__name__
+    return f"{'.'.join(parts)!r} of {root} ({desc})" if parts else desc
+
+
+def _check_finite(f: Function, array: Any, where: str, layer: str | None) -> None:
+    xp = B.xp()
+    if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
+        return
+    finite = xp.isfinite(array)
+    if bool(xp.all(finite)):
+        return
+    n_nan = int(xp.sum(xp.astype(xp.isnan(array), xp.int64)))
+    n_bad = int(xp.sum(xp.astype(~finite, xp.int64)))
+    what = f"{n_nan} NaN and {n_bad - n_nan} Inf values" if n_nan else f"{n_bad} Inf values"
+    at = f" in layer {layer}" if layer else ""
+    raise AnomalyError(
+        f"anomaly mode: {type(f).__name__}.{where} produced {what} (shape {tuple(array.shape)}){at}. "
+        "Check that layer's inputs and weights (a log or division of 0, an overflowing exp, a too large "
+        "learning rate), or lower the learning rate / add gradient clipping."
+    )
+
+
+def _check_backends(inputs: Sequence[Any]) -> None:
+    """Raise BackendError when the tensor inputs of one operation live on different backends."""
+    names: list[str] = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            try:
+                name = B.namespace_of(x.data)
+            except TypeError:
+                continue
+            if name not in names:
+                names.append(name)
+    if len(names) > 1:
+        raise B.BackendError(
+            f"an operation mixes tensors of the {names[0]!r} and {names[1]!r} backends "
+            f"(the active backend is {B.get_backend().name!r}); move them to one backend first, "
+            "e.g. create them all inside the same use_backend(...) block or call model.to(name)"
+        )
 
 
 # ----------------------------------------------------------------------------
@@ -200,14 +300,20 @@ class Function:
     inputs: tuple[Any, ...] | None
     output: weakref.ref | None
     needs_input_grad: tuple[bool, ...]
+    layer: str | None = None  # the layer that ran it (recorded in anomaly mode only)
 
     def __call__(self, *inputs: Any) -> Tensor:
         # Constants: NumPy scalars become Python numbers, which keep a float32 tensor float32.
         inputs = tuple(x if isinstance(x, Tensor) else B.py_scalar(x) for x in inputs)
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if len(arrays) > 1 and type(arrays[0]) is not type(arrays[1]):
+            _check_backends(inputs)  # cheap test first: constants also differ in type
         y = self.forward(*arrays)
         if not hasattr(y, "__array_namespace__") or y.ndim == 0:
             y = B.xp().asarray(y)  # NumPy reductions return scalars; keep 0-d arrays
+        if _anomaly_enabled:
+            self.layer = current_layer()  # named again if the backward of this operation blows up
+            _check_finite(self, y, "forward", self.layer)
         out = Tensor(y)
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
@@ -335,6 +441,10 @@ def _run_backward(
                         f.needs_input_grad = needs
                 if not isinstance(gxs, tuple):
                     gxs = (gxs,)
+                if _anomaly_enabled:
+                    for gx in gxs:
+                        if gx is not None:
+                            _check_finite(f, gx.data if isinstance(gx, Tensor) else gx, "backward", f.layer)
                 for x, gx in zip(f.inputs, gxs):
                     if gx is not None and isinstance(x, Tensor) and x.requires_grad:
                         _accumulate(grads, x, gx)

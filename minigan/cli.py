@@ -224,6 +224,10 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--sample-every", type=_int_at_least(0), default=None, help="save a sample grid every N steps "
         "(default: 10 grids per run; 0: only before and after training)"
     )  # fmt: skip
+    out.add_argument(
+        "--stop-on-nan", action=argparse.BooleanOptionalAction, default=True, help="stop at the first NaN/Inf "
+        "loss or gradient, keeping the last good checkpoint (default: on)"
+    )  # fmt: skip
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no log lines")
     p.set_defaults(func=run_train)
 
@@ -323,7 +327,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.epochs is not None and not hasattr(data, "__len__"):
         raise UsageError(f"--epochs needs a finite data set; {config.model} samples its data: use --steps")
     try:
-        run = R.TrainingRun(config, data, dataset_info)
+        run = R.TrainingRun(config, data, dataset_info, stop_on_nan=args.stop_on_nan)
     except ValueError as e:
         raise UsageError(_one_line(e)) from None
     if args.epochs is not None:  # each step takes d_steps real batches
@@ -346,6 +350,17 @@ def run_train(args: argparse.Namespace) -> int:
         out / "config.json", {**config.to_dict(), "dataset_used": dataset_info, "backend": B.get_backend().name}
     )
     return _train_loop(args, run, out, ckpt_path)
+
+
+def _kept_checkpoint(path: Path) -> str:
+    """What is left on disk after a diverged run (which writes no checkpoint of its own)."""
+    from minigan import checkpoint
+
+    try:
+        step = checkpoint.read(path).step
+    except (checkpoint.CheckpointError, OSError):
+        return "no checkpoint had been written yet"
+    return f"the last good checkpoint (step {step}, {path}) is kept, not overwritten with the diverged state"
 
 
 def _read_run_checkpoint(path: Path, what: str) -> Any:
@@ -403,6 +418,7 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
 
 def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) -> int:
     from minigan.gan import run as R
+    from minigan.gan.trainer import TrainingDiverged
 
     config = run.config
     toy2d = config.spec.data != "images"
@@ -459,6 +475,12 @@ def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) 
         run.train(total, on_step=on_step, checkpoint_path=ckpt_path, checkpoint_every=args.checkpoint_every)
     except KeyboardInterrupt:
         interrupted = True
+    except TrainingDiverged as e:
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(f"minigan train: {e} Stopped; {_kept_checkpoint(ckpt_path)}.", file=sys.stderr)
+        return 3
     finally:
         if bar is not None:
             bar.close()

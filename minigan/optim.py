@@ -192,6 +192,15 @@ class Optimizer:
         return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
 
 
+def _check_lr(name: str, lr: Any, typical: str) -> None:
+    try:
+        ok = not isinstance(lr, bool) and 0 < float(lr) < float("inf")
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} needs a finite learning rate lr > 0, got {lr!r}; typical values: {typical}")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 
@@ -207,8 +216,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD needs lr, momentum, weight_decay >= 0, got {lr}, {momentum}, {weight_decay}")
+        _check_lr("SGD", lr, "0.01")
+        if not (momentum >= 0 and weight_decay >= 0):
+            raise ValueError(f"SGD needs momentum, weight_decay >= 0, got {momentum}, {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening 0")
         super().__init__(
@@ -247,11 +257,12 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         decoupled: bool = False,
     ) -> None:
+        _check_lr("Adam", lr, "2e-4 for GANs, 1e-3 otherwise")
         b1, b2 = betas
-        if lr < 0 or eps < 0 or weight_decay < 0 or not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(
-                f"Adam needs lr, eps, weight_decay >= 0 and betas in [0, 1), got {lr}, {eps}, {weight_decay}, {betas}"
-            )
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"Adam needs betas in [0, 1), got {betas}; GANs use (0.5, 0.999)")
+        if not (eps >= 0 and weight_decay >= 0):
+            raise ValueError(f"Adam needs eps, weight_decay >= 0, got {eps}, {weight_decay}")
         super().__init__(
             params, lr=lr, betas=(float(b1), float(b2)), eps=eps, weight_decay=weight_decay, decoupled=decoupled
         )
@@ -318,7 +329,8 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         centered: bool = False,
     ) -> None:
-        if lr < 0 or eps < 0 or momentum < 0 or weight_decay < 0 or not 0 <= alpha < 1:
+        _check_lr("RMSprop", lr, "5e-5 for a WGAN critic")
+        if not (eps >= 0 and momentum >= 0 and weight_decay >= 0 and 0 <= alpha < 1):
             raise ValueError("RMSprop needs lr, eps, momentum, weight_decay >= 0 and alpha in [0, 1)")
         super().__init__(
             params, lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay, centered=centered

@@ -193,6 +193,15 @@ class DataLoader:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if n == 0:
             raise ValueError("the data set is empty: there is nothing to iterate over")
+        for i, a in enumerate(self.arrays):
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                bad = ~np.isfinite(a.reshape(n, -1)).all(axis=1)
+                rows = np.flatnonzero(bad)
+                raise ValueError(
+                    f"array {i} of the data set contains NaN or Inf in {rows.size} of {n} examples "
+                    f"(first at index {int(rows[0])}); clean the data first (drop those examples, "
+                    "or replace the values with numpy.nan_to_num)"
+                )
         if batch_size > n:
             # Without drop_last this would be one short batch per epoch; with it, no batch
             # at all, and a training loop would silently do nothing. Both are mistakes.

@@ -20,9 +20,16 @@ and on Ctrl-C.
 So ``train 200 steps`` and ``train 100 steps, save, load, train to step 200`` do the same
 arithmetic on the same numbers: the final weights are bitwise equal (the test-suite checks it).
 
-Ctrl-C. While :meth:`TrainingRun.train` runs, the first SIGINT only asks the loop to stop
-after the current step, so the checkpoint it writes is a consistent step boundary; a
-second Ctrl-C interrupts at once.
+Ctrl-C. While :meth:`TrainingRun.train` runs, the first SIGINT (or SIGTERM, what ``kill``
+and job schedulers send) only asks the loop to stop after the current step, so the
+checkpoint it writes is a consistent step boundary; a second one interrupts at once.
+Checkpoints are written atomically (temporary file, then rename), so even SIGKILL loses at
+most the steps since the last one, and ``--resume`` continues bit for bit from there.
+
+Divergence. With ``stop_on_nan=True`` (``minigan train`` turns it on) the trainer raises
+:class:`~minigan.gan.trainer.TrainingDiverged` at the first NaN/Inf loss or gradient, before
+the bad update; :meth:`TrainingRun.train` then writes *no* checkpoint, so the last one on disk
+is the last good state.
 
 The models: ``mlp-gan``, ``conv-gan``, ``dcgan`` and ``cgan`` (class-conditional) use the
 architectures registered in :mod:`minigan.models`; ``ring-2d`` and ``grid-2d`` use the
@@ -288,9 +295,13 @@ class _StopFlag:
     requested = False
 
 
+#: Signals that stop a training loop gracefully: Ctrl-C, and ``kill``'s default (job schedulers).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def _deferred_interrupt() -> Iterator[_StopFlag]:
-    """First Ctrl-C sets a flag (the loop stops at the next step boundary); the second raises."""
+    """First SIGINT/SIGTERM sets a flag (the loop stops at the next step boundary); the second raises."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag  # signal handlers can only be installed from the main thread
@@ -301,11 +312,12 @@ def _deferred_interrupt() -> Iterator[_StopFlag]:
             raise KeyboardInterrupt
         flag.requested = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        for sig, prev in previous.items():
+            signal.signal(sig, signal.SIG_DFL if prev is None else prev)
 
 
 # ----------------------------------------------------------------------------
@@ -330,12 +342,20 @@ class TrainingRun:
             ``(x, labels)``, or a callable such as a toy mixture). When it has
             ``state_dict``/``load_state_dict`` its position is saved in checkpoints.
         dataset_info: what the data actually is (name, source, size), kept in the checkpoint.
+        stop_on_nan: stop at the first NaN/Inf loss or gradient (see the module docstring).
 
     Attributes:
         G, D, g_opt, d_opt, trainer; ``train_seconds`` (training time over all sessions).
     """
 
-    def __init__(self, config: TrainConfig, data: Any, dataset_info: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: Any,
+        dataset_info: Mapping[str, Any] | None = None,
+        *,
+        stop_on_nan: bool = False,
+    ) -> None:
         self.config = config
         self.data = data
         self.dataset_info = dict(dataset_info or {})
@@ -359,6 +379,7 @@ class TrainingRun:
             num_classes=config.spec.num_classes,
             seed=config.seed,
             n_fixed=config.n_fixed,
+            stop_on_nan=stop_on_nan,
         )
         self.train_seconds = 0.0
 
@@ -431,8 +452,10 @@ class TrainingRun:
         """Train until step ``until`` (total), calling ``on_step(run, record)`` after each step.
 
         With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (0:
-        never in between), at the end, and when the loop is interrupted (Ctrl-C, or a
+        never in between), at the end, and when the loop is interrupted (Ctrl-C, SIGTERM, or a
         KeyboardInterrupt raised by ``on_step``), after which KeyboardInterrupt propagates.
+        Any other exception (:class:`~minigan.gan.trainer.TrainingDiverged` included) propagates
+        without a checkpoint, so the last one written is kept.
         """
         with _deferred_interrupt() as stop:
             try:

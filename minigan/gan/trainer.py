@@ -54,7 +54,17 @@ from minigan.gan.losses import GANLoss, get_loss, gradient_penalty, instance_noi
 from minigan.nn.module import Module
 from minigan.optim import clip_weights_
 
-__all__ = ["Callback", "CosineLR", "GANTrainer", "ParameterAverage", "every", "frozen", "grad_norm", "one_hot"]
+__all__ = [
+    "Callback",
+    "CosineLR",
+    "GANTrainer",
+    "ParameterAverage",
+    "TrainingDiverged",
+    "every",
+    "frozen",
+    "grad_norm",
+    "one_hot",
+]
 
 #: Keys present in every history record.
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc", "d_grad_norm", "g_grad_norm")
@@ -199,6 +209,20 @@ class ParameterAverage(Callback):
 # ----------------------------------------------------------------------------
 # The trainer
 # ----------------------------------------------------------------------------
+class TrainingDiverged(FloatingPointError):
+    """A loss or gradient norm became NaN/Inf (raised with ``stop_on_nan=True``, before the bad update).
+
+    Attributes:
+        step: the training step (1-based, as in the history) that diverged.
+        network: ``"D"`` or ``"G"``, the network whose loss or gradient went non-finite.
+        what: which quantity (``"d_loss"``, ``"g_grad_norm"``, ``"real batch"``, ...).
+    """
+
+    def __init__(self, message: str, step: int, network: str, what: str) -> None:
+        super().__init__(message)
+        self.step, self.network, self.what = step, network, what
+
+
 class GANTrainer:
     """Alternating GAN training with a history of every step.
 
@@ -226,6 +250,12 @@ class GANTrainer:
         seed: seeds the trainer's own random streams (noise, data, labels, penalties),
             which makes training deterministic given the models' initial weights.
         n_fixed: size of the fixed noise batch used for progress images.
+        stop_on_nan: check every real batch, loss and gradient norm; at the first NaN/Inf
+            raise :class:`TrainingDiverged` (naming the step and the network) *before* the
+            optimizer applies the bad update.
+        check_models: at construction, run one batch through G and D (eval mode, no graph,
+            no random stream touched) so that a generator/discriminator pair whose shapes do
+            not fit is reported now, with both shapes, rather than at the first step.
     """
 
     def __init__(
@@ -251,11 +281,21 @@ class GANTrainer:
         noise: str = "normal",
         seed: int = 0,
         n_fixed: int = 64,
+        stop_on_nan: bool = False,
+        check_models: bool = True,
     ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(n_fixed, bool) or not isinstance(n_fixed, int) or n_fixed < 1:
+            raise ValueError(f"n_fixed must be a positive integer, got {n_fixed!r}")
+        self.stop_on_nan = stop_on_nan
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.loss = get_loss(loss, label_smoothing=label_smoothing)
         self.latent_shape = (latent_dim,) if isinstance(latent_dim, int) else tuple(latent_dim)
+        bad_dim = [d for d in self.latent_shape if isinstance(d, bool) or not isinstance(d, int) or d < 1]
+        if not self.latent_shape or bad_dim:
+            raise ValueError(f"latent_dim must be a positive int or a shape of them, got {latent_dim!r}")
         self.batch_size = batch_size
         self.d_steps = self.loss.n_critic if d_steps is None else d_steps
         self.g_steps = g_steps
@@ -287,6 +327,91 @@ class GANTrainer:
         self.d_updates = 0  # discriminator optimizer steps done
         self.g_updates = 0  # generator optimizer steps done
         self.history: list[dict[str, Any]] = []
+        if check_models:
+            self.check_models()
+
+    # -- checks -----------------------------------------------------------------
+    def check_models(self) -> None:
+        """Run one batch of zeros through G and D and check that the shapes fit.
+
+        Runs in eval mode without recording a graph and without drawing from any of the
+        trainer's random streams, and restores every layer's mode: training afterwards is
+        exactly as if it had not run. Raises ValueError naming both shapes.
+        """
+        n = self.batch_size
+        xp = B.xp()
+        z = Tensor(xp.zeros((n, *self.latent_shape), dtype=B.float_dtype()))
+        labels = None
+        if self.num_classes is not None:
+            labels = Tensor(B.asarray(B.host_np.zeros(n, dtype="int64")))
+        modes = [(m, m.training) for _, m in self.G.named_modules()] + [
+            (m, m.training) for _, m in self.D.named_modules()
+        ]
+        self.G.eval()
+        self.D.eval()
+        try:
+            with no_grad():
+                try:
+                    fake = self.generate(z, labels)
+                except (ValueError, TypeError) as e:
+                    raise ValueError(
+                        f"GANTrainer: the generator does not accept noise z of shape {tuple(z.shape)} "
+                        f"(latent_dim={self.latent_shape}): {e}. Set latent_dim to the generator's input size."
+                    ) from e
+                real_shape = self._peek_real_shape()
+                if real_shape is not None and real_shape != tuple(fake.shape[1:]):
+                    raise ValueError(
+                        f"GANTrainer: the generator makes samples of shape {tuple(fake.shape[1:])} but the real "
+                        f"data has shape {real_shape} per example; reshape the data or change the generator"
+                    )
+                try:
+                    out = self.D(fake) if labels is None else self.D(fake, labels)
+                except (ValueError, TypeError) as e:
+                    raise ValueError(
+                        f"GANTrainer: the generator's output of shape {tuple(fake.shape)} does not fit the "
+                        f"discriminator: {e}. Make G's output shape match D's input shape."
+                    ) from e
+        finally:
+            for m, mode in modes:
+                object.__setattr__(m, "training", mode)
+        if out.ndim == 0 or out.shape[0] != n or out.size != n:
+            raise ValueError(
+                f"GANTrainer: the discriminator must give one score per sample, shape ({n}, 1), but for generator "
+                f"output of shape {tuple(fake.shape)} it gave shape {tuple(out.shape)}"
+            )
+
+    def _peek_real_shape(self) -> tuple[int, ...] | None:
+        """The shape of one real example, where it can be known without consuming the data."""
+        arrays = getattr(self.data, "arrays", None)  # minigan.data.DataLoader
+        if isinstance(arrays, list) and arrays and hasattr(arrays[0], "shape"):
+            return tuple(arrays[0].shape[1:])
+        return None
+
+    def _diverged(self, network: str, what: str, value: Any) -> TrainingDiverged:
+        step = self.step + 1
+        hint = (
+            "lower the learning rate, add gradient clipping or a gradient penalty, or debug the first "
+            "non-finite operation with `with minigan.detect_anomaly(): trainer.train_step()`"
+        )
+        name = {"D": "discriminator", "G": "generator"}[network]
+        return TrainingDiverged(
+            f"training diverged at step {step}: the {name} ({network}) {what} is {value}; the update was not "
+            f"applied. To continue, {hint}.",
+            step,
+            network,
+            what,
+        )
+
+    def _check_finite_batch(self, x: Tensor) -> None:
+        xp = B.xp()
+        if xp.isdtype(x.data.dtype, "real floating") and not bool(xp.all(xp.isfinite(x.data))):
+            raise TrainingDiverged(
+                f"the real batch of step {self.step + 1} contains NaN or Inf values: the data is bad, not the "
+                "training; clean it first (e.g. numpy.nan_to_num, or drop those examples)",
+                self.step + 1,
+                "D",
+                "real batch",
+            )
 
     # -- sampling ---------------------------------------------------------------
     def sample_noise(self, n: int, rng: B.Generator | None = None) -> Tensor:
@@ -320,6 +445,8 @@ class GANTrainer:
         y = None if y is None else _as_tensor(y, float_data=False)
         if self.num_classes is not None and y is None:
             raise ValueError("conditional training (num_classes set) needs a data source yielding (x, labels)")
+        if self.stop_on_nan:
+            self._check_finite_batch(x)
         return x, y
 
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -378,6 +505,10 @@ class GANTrainer:
         self.d_opt.zero_grad()
         loss.backward()
         stats["d_grad_norm"] = grad_norm(self.D.parameters())
+        if self.stop_on_nan:
+            for key in ("d_loss", "gp", "r1", "d_grad_norm"):
+                if key in stats and not math.isfinite(stats[key]):
+                    raise self._diverged("D", key.replace("d_", "", 1) if key != "d_loss" else "loss", stats[key])
         self.d_opt.step()
         if self.clip_value is not None:
             clip_weights_(self.D.parameters(), self.clip_value)  # WGAN: keep the critic (roughly) Lipschitz
@@ -411,6 +542,10 @@ class GANTrainer:
             self.g_opt.zero_grad()
             loss.backward()
             stats = {"g_loss": loss.item(), "g_grad_norm": grad_norm(self.G.parameters())}
+            if self.stop_on_nan:
+                for key, what in (("g_loss", "loss"), ("g_grad_norm", "grad_norm")):
+                    if not math.isfinite(stats[key]):
+                        raise self._diverged("G", what, stats[key])
             self.g_opt.step()  # only G's optimizer steps
         self.g_updates += 1
         return stats

@@ -106,6 +106,7 @@ class Conv2D(Module):
         oh, ow = self.output_hw(x.shape[2], x.shape[3])
         kh, kw = self.kernel_size
         self._check_input(x, oh >= 1 and ow >= 1, f"(N, {c}, H, W) with the {kh}x{kw} kernel fitting the padded image")
+        self._check_dtype(x)
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
@@ -191,6 +192,7 @@ class Conv2DTranspose(Module):
         self._check_input(x, x.ndim == 4 and x.shape[1] == c, f"(N, {c}, H, W)")
         oh, ow = self.output_hw(x.shape[2], x.shape[3])
         self._check_input(x, oh >= 1 and ow >= 1, f"(N, {c}, H, W) large enough for padding {self.padding}")
+        self._check_dtype(x)
         padding, out_pad = self._torch_args()
         return F.conv_transpose2d(
             x, self.weight, self.bias, stride=self.stride, padding=padding, output_padding=out_pad

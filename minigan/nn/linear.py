@@ -64,6 +64,7 @@ class Dense(Module):
             x.ndim >= 2 and x.shape[-1] == self.in_features,
             f"(N, {self.in_features}) or (N, ..., {self.in_features})",
         )
+        self._check_dtype(x)
         y = F.matmul(x, F.matrix_transpose(self.weight))  # (N, in) @ (in, out) -> (N, out)
         if self.bias is not None:
             y = y + self.bias  # (N, out) + (out,): broadcast over the batch

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from minigan import autograd
 from minigan import backend as B
 from minigan.autograd import Tensor
 
@@ -75,7 +76,14 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not autograd._anomaly_enabled:
+            return self.forward(*args, **kwargs)
+        # Anomaly mode: remember which layer runs, so a NaN can be traced to it.
+        autograd._module_stack.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            autograd._module_stack.pop()
 
     # -- traversal ---------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -200,6 +208,29 @@ class Module:
             got = tuple(getattr(x, "shape", ())) if hasattr(x, "shape") else type(x).__name__
             raise ValueError(
                 f"{type(self).__name__}({self.extra_repr()}): expected input of shape {expected}, got {got}"
+            )
+
+    def _check_dtype(self, x: Any) -> None:
+        """Raise a TypeError naming this layer when ``x`` is of another dtype or backend than its weights.
+
+        A float64 batch through float32 weights would silently compute in float64 on NumPy
+        (and fail elsewhere); integer input is almost always a forgotten conversion.
+        """
+        params = list(self._parameters.values())
+        if not params or not hasattr(x, "data"):
+            return
+        w = params[0].data
+        xb, wb = B.namespace_of(x.data), B.namespace_of(w)
+        if xb != wb:
+            raise B.BackendError(
+                f"{type(self).__name__}({self.extra_repr()}): input is a {xb!r}-backend tensor but the layer's "
+                f"weights are on the {wb!r} backend; move the input or call model.to({xb!r})"
+            )
+        if x.data.dtype != w.dtype:
+            raise TypeError(
+                f"{type(self).__name__}({self.extra_repr()}): input dtype {x.data.dtype} does not match the "
+                f"layer's weights ({w.dtype}); convert the input (minigan.tensor(data, dtype='{w.dtype}')) "
+                "or build the model with the same default dtype (minigan.default_dtype(...))"
             )
 
     # -- summaries ---------------------------------------------------------------------

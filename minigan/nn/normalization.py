@@ -76,6 +76,7 @@ class BatchNorm(Module):
         if self.training:  # batch statistics need at least two values per feature
             per_feature = x.shape[0] * (x.shape[2] * x.shape[3] if x.ndim == 4 else 1)
             self._check_input(x, per_feature >= 2, f"(N, {f}) or (N, {f}, H, W) with N*H*W >= 2 in training mode")
+        self._check_dtype(x)
         return F.batch_norm(
             x,
             self.gamma,
