@@ -81,6 +81,9 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
 _anomaly_enabled = False
 #: Layers being called while anomaly mode is on (pushed by ``Module.__call__``), innermost last.
 _module_stack: list[Any] = []
+#: The Function whose backward is running (anomaly mode only): the operations its backward
+#: applies are reported as part of it.
+_backward_of: Function | None = None
 
 
 class AnomalyError(FloatingPointError):
@@ -135,9 +138,13 @@ def _check_finite(f: Function, array: Any, where: str, layer: str | None) -> Non
     n_nan = int(xp.sum(xp.astype(xp.isnan(array), xp.int64)))
     n_bad = int(xp.sum(xp.astype(~finite, xp.int64)))
     what = f"{n_nan} NaN and {n_bad - n_nan} Inf values" if n_nan else f"{n_bad} Inf values"
+    op = f"{type(f).__name__}.{where}"
+    if _backward_of is not None and _backward_of is not f:  # an operation inside another one's backward
+        op = f"{type(_backward_of).__name__}.backward (in its {type(f).__name__})"
+        layer = _backward_of.layer
     at = f" in layer {layer}" if layer else ""
     raise AnomalyError(
-        f"anomaly mode: {type(f).__name__}.{where} produced {what} (shape {tuple(array.shape)}){at}. "
+        f"anomaly mode: {op} produced {what} (shape {tuple(array.shape)}){at}. "
         "Check that layer's inputs and weights (a log or division of 0, an overflowing exp, a too large "
         "learning rate), or lower the learning rate / add gradient clipping."
     )
@@ -426,7 +433,9 @@ def _run_backward(
             if target_ids is not None and y is not None and id(y) in target_ids and gy is not None:
                 found[id(y)] = gy
             if gy is not None and (target_ids is None or id(f) in reaches):
-                if target_ids is None:
+                if _anomaly_enabled:
+                    gxs = _anomaly_backward(f, gy, target_ids, reaches if target_ids is not None else set())
+                elif target_ids is None:
                     gxs = f.backward(gy)
                 else:
                     # Ask only for the gradients that lead to a target, then restore the
@@ -441,10 +450,6 @@ def _run_backward(
                         f.needs_input_grad = needs
                 if not isinstance(gxs, tuple):
                     gxs = (gxs,)
-                if _anomaly_enabled:
-                    for gx in gxs:
-                        if gx is not None:
-                            _check_finite(f, gx.data if isinstance(gx, Tensor) else gx, "backward", f.layer)
                 for x, gx in zip(f.inputs, gxs):
                     if gx is not None and isinstance(x, Tensor) and x.requires_grad:
                         _accumulate(grads, x, gx)
@@ -469,6 +474,26 @@ def _run_backward(
                 g = Tensor(g.data)
             x.grad = g if x.grad is None else x.grad + g
     return found
+
+
+def _anomaly_backward(f: Function, gy: Tensor, target_ids: set[int] | None, reaches: set[int]) -> Any:
+    """``f.backward(gy)`` with every result (and every operation inside it) checked for NaN/Inf."""
+    global _backward_of
+    previous, _backward_of = _backward_of, f
+    needs = f.needs_input_grad
+    try:
+        if target_ids is not None:
+            f.needs_input_grad = tuple(
+                isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches) for x in f.inputs
+            )
+        gxs = f.backward(gy)
+        for gx in gxs if isinstance(gxs, tuple) else (gxs,):
+            if gx is not None:
+                _check_finite(f, gx.data if isinstance(gx, Tensor) else B.xp().asarray(gx), "backward", f.layer)
+        return gxs
+    finally:
+        f.needs_input_grad = needs
+        _backward_of = previous
 
 
 def _leaves(roots: Sequence[Tensor], order: Sequence[Function]) -> list[Tensor]:
