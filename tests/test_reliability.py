@@ -272,7 +272,9 @@ def test_detect_anomaly_names_the_operation_in_the_backward_pass():
     x = minigan.tensor([[1.0, 2.0]])
     with minigan.detect_anomaly():
         y = model(x).sum()
-        with pytest.raises(minigan.AnomalyError, match=r"Sqrt\.backward (\(in its Div\) )?produced 2 Inf values.*layer '1\.1'"):
+        with pytest.raises(
+            minigan.AnomalyError, match=r"Sqrt\.backward (\(in its Div\) )?produced 2 Inf values.*layer '1\.1'"
+        ):
             y.backward()
 
 
