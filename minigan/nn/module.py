@@ -227,9 +227,11 @@ class Module:
                 f"weights are on the {wb!r} backend; move the input or call model.to({xb!r})"
             )
         if x.data.dtype != w.dtype:
+            # str() of a strict dtype is "array_api_strict.float32"
+            got, want = (str(d).rsplit(".", 1)[-1] for d in (x.data.dtype, w.dtype))
             raise TypeError(
-                f"{type(self).__name__}({self.extra_repr()}): input dtype {x.data.dtype} does not match the "
-                f"layer's weights ({w.dtype}); convert the input (minigan.tensor(data, dtype='{w.dtype}')) "
+                f"{type(self).__name__}({self.extra_repr()}): input dtype {got} does not match the "
+                f"layer's weights ({want}); convert the input (minigan.tensor(data, dtype='{want}')) "
                 "or build the model with the same default dtype (minigan.default_dtype(...))"
             )
 
