@@ -24,6 +24,10 @@ Usage::
     python benchmarks/cpu_vs_gpu.py --models dcgan --batch 256 1024 --rounds 9
     python benchmarks/cpu_vs_gpu.py --quick --gpu-backend strict   # the two-backend code path without a GPU
 
+On a small or shared machine pin the threads (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python ...``):
+NumPy's OpenBLAS and PyTorch's worker threads spin-waiting against each other on too few cores can
+slow both down tenfold (measured on a loaded 2-core machine). The JSON records these variables.
+
 Outputs ``cpu_vs_gpu.json`` (a row per model and batch, each with its machine and GPU),
 ``cpu_vs_gpu.md`` and ``cpu_vs_gpu.png`` (a bar chart of ms per step, log scale).
 """

@@ -27,6 +27,10 @@ Usage::
     python benchmarks/engine_overhead.py --quick      # a few seconds
     python benchmarks/engine_overhead.py --ops add matmul --length 500 --rounds 15
 
+On a small or shared machine pin the threads (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python ...``):
+NumPy's OpenBLAS and PyTorch's worker threads spin-waiting against each other on too few cores can
+slow both down tenfold (measured on a loaded 2-core machine). The JSON records these variables.
+
 Without PyTorch installed the PyTorch columns are left empty.
 """
 

@@ -22,6 +22,10 @@ Usage::
     python benchmarks/ops.py --quick          # tiny sizes, a few seconds
     python benchmarks/ops.py --layers dense conv2d --rounds 15 --out results/
 
+On a small or shared machine pin the threads (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python ...``):
+NumPy's OpenBLAS and PyTorch's worker threads spin-waiting against each other on too few cores can
+slow both down tenfold (measured on a loaded 2-core machine). The JSON records these variables.
+
 Without PyTorch installed only the minigan column (and the GFLOP/s) is measured.
 """
 

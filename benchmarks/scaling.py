@@ -22,6 +22,10 @@ Usage::
     python benchmarks/scaling.py --quick              # tiny sweeps, seconds
     python benchmarks/scaling.py --batch 32 64 128 --widths 0.5 1 2 4 --rounds 9
 
+On a small or shared machine pin the threads (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python ...``):
+NumPy's OpenBLAS and PyTorch's worker threads spin-waiting against each other on too few cores can
+slow both down tenfold (measured on a loaded 2-core machine). The JSON records these variables.
+
 Without PyTorch installed only minigan is measured.
 """
 
