@@ -387,7 +387,7 @@ def run_vanishing_gradients(
     trainer = GANTrainer(
         G,
         D,
-        Adam(G.parameters(), lr=0.0),  # G is never stepped here
+        Adam(G.parameters(), lr=1e-3),  # G is never stepped here: the lr is unused
         Adam(D.parameters(), lr=lr, betas=(0.5, 0.999)),
         toy.gaussian_1d(mu, sigma),
         loss="ns",
