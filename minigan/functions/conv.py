@@ -110,21 +110,40 @@ def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
 # ----------------------------------------------------------------------------
 # im2col / col2im on raw arrays
 # ----------------------------------------------------------------------------
-def _im2col(x: Any, kh: int, kw: int, stride: tuple[int, int], oh: int, ow: int) -> Any:
-    """Copy every receptive field of a padded image into a row.
+def _nhwc_padded(x: Any, pads: Pads) -> Any:
+    """(N, C, H, W) -> a fresh C-contiguous (N, H + t + b, W + l + r, C), zero-padded (negative pads crop).
+
+    Why a copy: im2col reads KH*KW shifted windows of the image. With channels last and
+    contiguous, every window row is one contiguous run of memory, and the columns built from
+    it come out contiguous too. Copying the (small) image once is far cheaper than gathering
+    the (KH*KW times larger) columns from a channels-first or padded-by-view layout.
+    """
+    xp = B.xp()
+    (t, b), (l, r) = pads
+    h, w = x.shape[2], x.shape[3]
+    x = x[:, :, max(-t, 0) : h - max(-b, 0), max(-l, 0) : w - max(-r, 0)]  # negative pads crop
+    t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
+    n, c, h, w = x.shape
+    out = xp.zeros((n, h + t + b, w + l + r, c), dtype=x.dtype)
+    out[:, t : t + h, l : l + w, :] = xp.permute_dims(x, (0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C)
+    return out
+
+
+def _im2col(x: Any, pads: Pads, kh: int, kw: int, stride: tuple[int, int], oh: int, ow: int) -> Any:
+    """Copy every receptive field of the padded image into a row.
 
     (N, C, H, W) -> (N*OH*OW, KH*KW*C), columns ordered (kernel row, kernel col, channel).
     """
     xp = B.xp()
     sh, sw = stride
-    n, c = x.shape[0], x.shape[1]
-    x = xp.permute_dims(x, (0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C): channels contiguous
-    # One strided slice per kernel tap: KH*KW slices, no Python loop over pixels.
-    taps = [
-        x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)
-    ]
-    cols = xp.stack(taps, axis=3)  # KH*KW x (N, OH, OW, C) -> (N, OH, OW, KH*KW, C)
-    return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # -> (N*OH*OW, KH*KW*C)
+    x = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, H+t+b, W+l+r, C), contiguous
+    n, c = x.shape[0], x.shape[3]
+    cols = xp.empty((n, oh, ow, kh * kw, c), dtype=x.dtype)  # written tap by tap: stays C-contiguous
+    # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i * kw + j, :] = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
+    return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # (N, OH, OW, KH*KW, C) -> (N*OH*OW, KH*KW*C): a view
 
 
 def _col2im(
@@ -168,12 +187,13 @@ class Conv2d(Function):
         o, c_w, kh, kw = w.shape
         if c != c_w:
             raise ValueError(f"conv2d: input has {c} channels but the weight expects {c_w}")
-        xpad = _pad(x, self.pads)
-        oh = (xpad.shape[2] - kh) // self.stride[0] + 1
-        ow = (xpad.shape[3] - kw) // self.stride[1] + 1
+        (t, b), (l, r) = self.pads
+        ph, pw = h + t + b, wd + l + r  # padded size
+        oh = (ph - kh) // self.stride[0] + 1
+        ow = (pw - kw) // self.stride[1] + 1
         if oh < 1 or ow < 1:
-            raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {xpad.shape[2]}x{xpad.shape[3]}")
-        cols = _im2col(xpad, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+            raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
+        cols = _im2col(x, self.pads, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
         y = cols @ xp.matrix_transpose(_weight_matrix(w))  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
         y = xp.reshape(y, (n, oh, ow, o))  # (N*OH*OW, O) -> (N, OH, OW, O)
         return xp.permute_dims(y, (0, 3, 1, 2))  # -> (N, O, OH, OW)
@@ -243,7 +263,7 @@ class Conv2dGradWeight(Function):
         xp = B.xp()
         o, c, kh, kw = self.w_shape
         n, _, oh, ow = gy.shape
-        cols = _im2col(_pad(x, self.pads), kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+        cols = _im2col(x, self.pads, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
         g2 = xp.reshape(xp.permute_dims(gy, (0, 2, 3, 1)), (n * oh * ow, o))  # (N, O, OH, OW) -> (N*OH*OW, O)
         gw = xp.matrix_transpose(g2) @ cols  # (O, N*OH*OW) @ (N*OH*OW, KH*KW*C) -> (O, KH*KW*C)
         gw = xp.reshape(gw, (o, kh, kw, c))
