@@ -33,6 +33,7 @@ from minigan import backend as B
 __all__ = [
     "AnomalyError",
     "Function",
+    "MixedBackendsError",
     "Tensor",
     "detect_anomaly",
     "enable_grad",
@@ -150,6 +151,10 @@ def _check_finite(f: Function, array: Any, where: str, layer: str | None) -> Non
     )
 
 
+class MixedBackendsError(B.BackendError, TypeError):
+    """Tensors of two backends meet in one operation (a BackendError, and a TypeError like the array libraries')."""
+
+
 def _check_backends(inputs: Sequence[Any]) -> None:
     """Raise BackendError when the tensor inputs of one operation live on different backends."""
     names: list[str] = []
@@ -162,7 +167,7 @@ def _check_backends(inputs: Sequence[Any]) -> None:
             if name not in names:
                 names.append(name)
     if len(names) > 1:
-        raise B.BackendError(
+        raise MixedBackendsError(
             f"an operation mixes tensors of the {names[0]!r} and {names[1]!r} backends "
             f"(the active backend is {B.get_backend().name!r}); move them to one backend first, "
             "e.g. create them all inside the same use_backend(...) block or call model.to(name)"

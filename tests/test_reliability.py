@@ -91,7 +91,8 @@ def test_mixing_tensors_of_two_backends_names_both():
     with minigan.use_backend(_other_backend()):
         b = minigan.tensor([1.0, 2.0])
     for x, y in ((a, b), (b, a)):
-        with pytest.raises(minigan.BackendError, match=r"mixes tensors of the '(numpy|strict)' and '(numpy|strict)'"):
+        message = r"mixes tensors of the '(numpy|strict)' and '(numpy|strict)'"
+        with pytest.raises(minigan.autograd.MixedBackendsError, match=message):
             x + y
     c = minigan.tensor([[1.0, 2.0]])
     with minigan.use_backend(_other_backend()):

@@ -222,7 +222,7 @@ class Module:
         w = params[0].data
         xb, wb = B.namespace_of(x.data), B.namespace_of(w)
         if xb != wb:
-            raise B.BackendError(
+            raise autograd.MixedBackendsError(
                 f"{type(self).__name__}({self.extra_repr()}): input is a {xb!r}-backend tensor but the layer's "
                 f"weights are on the {wb!r} backend; move the input or call model.to({xb!r})"
             )
