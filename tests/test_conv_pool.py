@@ -149,6 +149,10 @@ KEY_CONV = [
     ((2, 1, 5, 4), (2, 1, 3, 3), 2, 1),  # PyTorch style
     ((1, 2, 7, 5), (1, 2, 3, 2), (3, 2), (1, 0)),
     ((1, 1, 4, 4), (2, 1, 4, 4), 1, "valid"),
+    # Channel counts that make conv2d (and its weight gradient) take each of its two layouts:
+    ((2, 6, 5, 5), (1, 6, 3, 3), 1, "same"),  # many in, one out (a generator's last layer): output side
+    ((1, 6, 6, 5), (1, 6, 3, 3), 2, "same"),  # the same, strided
+    ((1, 1, 5, 5), (6, 1, 3, 3), 1, "same"),  # one in, many out: input side (im2col)
 ]
 
 
@@ -168,6 +172,10 @@ KEY_CONV_T = [
     ((1, 1, 3, 2), (1, 2, 3, 3), 2, 1, 1),  # output_padding
     ((2, 1, 2, 2), (1, 1, 5, 5), 3, 2, 2),
     ((1, 1, 3, 3), (1, 1, 2, 2), 3, "same", 0),  # kernel smaller than the stride
+    # One input channel, many outputs: computed as a conv of the zero-dilated input (input side).
+    ((1, 1, 4, 4), (1, 6, 3, 3), 1, "same", 0),
+    ((2, 1, 3, 3), (1, 8, 4, 4), 2, "same", 0),
+    ((1, 1, 3, 2), (1, 8, 3, 3), 2, 1, 1),  # with output_padding
 ]
 
 

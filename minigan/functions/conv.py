@@ -173,6 +173,103 @@ def _weight_matrix(w: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------
+# The three kernels on raw arrays
+#
+# Each is one matrix multiply plus a gather or scatter of KH*KW shifted windows, and each
+# can put the windows on either side of the multiply:
+#
+# - input side ("im2col"): copy the KH*KW windows of the *input* into columns, then one
+#   GEMM; the buffer holds N*OH*OW*KH*KW*C_in numbers;
+# - output side ("col2im"): one GEMM of every input pixel with every tap, then add the KH*KW
+#   shifted results into the output; the buffer holds N*H*W*KH*KW*C_out numbers.
+#
+# The arithmetic is the same up to the stride; what differs is the memory moved. A
+# generator's last layer (128 channels -> 1) makes a 128x larger buffer on the input side,
+# so each kernel picks the side with the smaller buffer.
+# ----------------------------------------------------------------------------
+def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
+    """(N, C, H, W) conv (O, C, KH, KW) -> (N, O, OH, OW), with per-side pads."""
+    xp = B.xp()
+    n, c, h, wd = x.shape
+    o, c_w, kh, kw = w.shape
+    if c != c_w:
+        raise ValueError(f"conv2d: input has {c} channels but the weight expects {c_w}")
+    (t, b), (l, r) = pads
+    ph, pw = h + t + b, wd + l + r  # padded size
+    sh, sw = stride
+    oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
+    if oh * ow * c <= ph * pw * o:  # input side: im2col, then (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
+        cols = _im2col(x, pads, kh, kw, stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+        y = cols @ xp.matrix_transpose(_weight_matrix(w))  # -> (N*OH*OW, O)
+        y = xp.reshape(y, (n, oh, ow, o))  # (N*OH*OW, O) -> (N, OH, OW, O)
+    else:  # output side: every padded pixel times every tap, then gather each output's taps
+        xpad = _nhwc_padded(x, pads)  # (N, PH, PW, C)
+        wt = xp.reshape(xp.permute_dims(w, (1, 2, 3, 0)), (c, kh * kw * o))  # (O, C, KH, KW) -> (C, KH*KW*O)
+        z = xp.reshape(xpad, (n * ph * pw, c)) @ wt  # (N*PH*PW, C) @ (C, KH*KW*O)
+        z = xp.reshape(z, (n, ph, pw, kh * kw, o))  # -> (N, PH, PW, KH*KW, O)
+        y = xp.zeros((n, oh, ow, o), dtype=z.dtype)
+        for i in range(kh):
+            for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
+                y += z[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, i * kw + j, :]
+    return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
+
+
+def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
+    """(N, C, H, W) transposed-conv (C, O, KH, KW) -> (N, O, (H-1)*s + KH - t - b, ...)."""
+    xp = B.xp()
+    n, c, h, wd = x.shape
+    c_w, o, kh, kw = w.shape
+    if c != c_w:
+        raise ValueError(f"conv_transpose2d: input has {c} channels but the weight expects {c_w}")
+    sh, sw = stride
+    (t, b), (l, r) = pads
+    fh, fw = (h - 1) * sh + kh, (wd - 1) * sw + kw  # the full output, before cropping the pads
+    if (fh - t - b) * (fw - l - r) * c * 2 <= h * wd * o:
+        # Input side: a transposed conv is a stride-1 conv of the input with (stride - 1) zeros
+        # inserted between its pixels, padded by K - 1 - pad, with the kernel flipped and its
+        # two channel axes swapped. The zeros waste work, so this side must win by 2x.
+        xd = xp.zeros((n, c, (h - 1) * sh + 1, (wd - 1) * sw + 1), dtype=x.dtype)
+        xd[:, :, ::sh, ::sw] = x
+        wf = xp.permute_dims(xp.flip(w, axis=(2, 3)), (1, 0, 2, 3))  # (C, O, KH, KW) -> (O, C, KH, KW)
+        conv_pads = ((kh - 1 - t, kh - 1 - b), (kw - 1 - l, kw - 1 - r))
+        return _conv2d_array(xd, wf, (1, 1), conv_pads)
+    # Output side: each input pixel's contribution to its KHxKW window, added into place.
+    x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
+    wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
+    cols = x2 @ wm  # (N*H*W, KH*KW*O)
+    y = _col2im(cols, n, h, wd, kh, kw, stride, (fh, fw))  # (N, O, FH, FW)
+    return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
+
+
+def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> Any:
+    """dL/dW (O, C, KH, KW) of conv2d(x, W) from x (N, C, H, W) and gy = dL/dy (N, O, OH, OW)."""
+    xp = B.xp()
+    kh, kw = k
+    sh, sw = stride
+    n, c, h, wd = x.shape
+    _, o, oh, ow = gy.shape
+    (t, b), (l, r) = pads
+    ph, pw = h + t + b, wd + l + r
+    g = xp.permute_dims(gy, (0, 2, 3, 1))  # (N, O, OH, OW) -> (N, OH, OW, O)
+    if oh * ow * c <= ph * pw * o:  # input side: (O, N*OH*OW) @ im2col(x)
+        cols = _im2col(x, pads, kh, kw, stride, oh, ow)  # (N*OH*OW, KH*KW*C)
+        g2 = xp.reshape(g, (n * oh * ow, o))  # (N, OH, OW, O) -> (N*OH*OW, O)
+        gw = xp.reshape(xp.matrix_transpose(g2) @ cols, (o, kh, kw, c))  # (O, KH*KW*C) -> (O, KH, KW, C)
+        return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
+    # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
+    gs = xp.zeros((n, ph, pw, kh * kw, o), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gs[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, i * kw + j, :] = g
+    x2 = xp.reshape(_nhwc_padded(x, pads), (n * ph * pw, c))  # (N, PH, PW, C) -> (N*PH*PW, C)
+    gw = xp.matrix_transpose(xp.reshape(gs, (n * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
+    gw = xp.reshape(gw, (kh, kw, o, c))
+    return xp.permute_dims(gw, (2, 3, 0, 1))  # (KH, KW, O, C) -> (O, C, KH, KW)
+
+
+# ----------------------------------------------------------------------------
 # The primitives
 # ----------------------------------------------------------------------------
 class Conv2d(Function):
@@ -182,21 +279,7 @@ class Conv2d(Function):
         self.stride, self.pads = stride, pads
 
     def forward(self, x, w):
-        xp = B.xp()
-        n, c, h, wd = x.shape
-        o, c_w, kh, kw = w.shape
-        if c != c_w:
-            raise ValueError(f"conv2d: input has {c} channels but the weight expects {c_w}")
-        (t, b), (l, r) = self.pads
-        ph, pw = h + t + b, wd + l + r  # padded size
-        oh = (ph - kh) // self.stride[0] + 1
-        ow = (pw - kw) // self.stride[1] + 1
-        if oh < 1 or ow < 1:
-            raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
-        cols = _im2col(x, self.pads, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
-        y = cols @ xp.matrix_transpose(_weight_matrix(w))  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
-        y = xp.reshape(y, (n, oh, ow, o))  # (N*OH*OW, O) -> (N, OH, OW, O)
-        return xp.permute_dims(y, (0, 3, 1, 2))  # -> (N, O, OH, OW)
+        return _conv2d_array(x, w, self.stride, self.pads)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -226,18 +309,7 @@ class ConvTranspose2d(Function):
         self.stride, self.pads = stride, pads
 
     def forward(self, x, w):
-        xp = B.xp()
-        n, c, h, wd = x.shape
-        c_w, o, kh, kw = w.shape
-        if c != c_w:
-            raise ValueError(f"conv_transpose2d: input has {c} channels but the weight expects {c_w}")
-        x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
-        wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
-        cols = x2 @ wm  # (N*H*W, KH*KW*O): each input pixel's contribution to a KHxKW window
-        full = ((h - 1) * self.stride[0] + kh, (wd - 1) * self.stride[1] + kw)
-        y = _col2im(cols, n, h, wd, kh, kw, self.stride, full)  # (N, O, FH, FW)
-        (t, b), (l, r) = self.pads
-        return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
+        return _conv_transpose2d_array(x, w, self.stride, self.pads)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -260,14 +332,7 @@ class Conv2dGradWeight(Function):
         self.stride, self.pads, self.w_shape = stride, pads, tuple(w_shape)
 
     def forward(self, x, gy):
-        xp = B.xp()
-        o, c, kh, kw = self.w_shape
-        n, _, oh, ow = gy.shape
-        cols = _im2col(x, self.pads, kh, kw, self.stride, oh, ow)  # (N*OH*OW, KH*KW*C)
-        g2 = xp.reshape(xp.permute_dims(gy, (0, 2, 3, 1)), (n * oh * ow, o))  # (N, O, OH, OW) -> (N*OH*OW, O)
-        gw = xp.matrix_transpose(g2) @ cols  # (O, N*OH*OW) @ (N*OH*OW, KH*KW*C) -> (O, KH*KW*C)
-        gw = xp.reshape(gw, (o, kh, kw, c))
-        return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
+        return _conv2d_grad_weight_array(x, gy, self.w_shape[2:], self.stride, self.pads)
 
     def backward(self, ggw):
         x, gy = self.inputs
