@@ -22,6 +22,7 @@ Usage::
     python benchmarks/step.py --quick --json out.json      # a smoke run (a minute or two)
     python benchmarks/step.py --backend cupy               # minigan on the GPU, torch on CUDA if present
     python benchmarks/step.py --json out.json --markdown out.md
+    OPENBLAS_NUM_THREADS=1 python benchmarks/step.py      # one thread for NumPy and torch alike
 
 Without PyTorch installed the minigan column is still measured and the ratio is left out.
 
@@ -52,6 +53,10 @@ try:
     import torch
 except ImportError:  # the minigan column still runs
     torch = None
+
+if torch is not None and os.environ.get("OPENBLAS_NUM_THREADS"):
+    # Same threads on both sides: NumPy's OpenBLAS reads this variable when it loads, torch is told here.
+    torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 #: model key (as in ``minigan train --model``) -> (generator name, discriminator name)
 PAIRS = {
