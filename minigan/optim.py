@@ -185,7 +185,10 @@ class Optimizer:
         self.state = [{} for _ in self.params]
         for key, s in state_dict["state"].items():
             p = self.params[int(key)]
-            self.state[int(key)] = {k: (v if k == "step" else B.asarray(v, dtype=p.dtype)) for k, v in s.items()}
+            # Copies: the moments are updated in place, and must not write into the caller's arrays.
+            self.state[int(key)] = {
+                k: (v if k == "step" else B.xp().asarray(B.asarray(v, dtype=p.dtype), copy=True)) for k, v in s.items()
+            }
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyperparams().items())
@@ -283,16 +286,24 @@ class Adam(Optimizer):
                 x = x * (1.0 - self.lr * self.weight_decay)  # shrink the weights directly
             else:
                 g = g + self.weight_decay * x  # L2: part of the gradient, so Adam rescales it
-        m = state.get("exp_avg")
-        v = state.get("exp_avg_sq")
-        m = (1.0 - b1) * g if m is None else b1 * m + (1.0 - b1) * g
-        v = (1.0 - b2) * (g * g) if v is None else b2 * v + (1.0 - b2) * (g * g)
-        state["exp_avg"], state["exp_avg_sq"] = m, v
+        # The moments are the optimizer's own arrays (state_dict() copies them), so they are
+        # updated in place: two passes over memory instead of three, and no new arrays.
+        if "exp_avg" not in state:
+            state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(x), xp.zeros_like(x)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1.0 - b1) * g  # m <- b1 * m + (1 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)  # v <- b2 * v + (1 - b2) * g^2
         # Bias correction: m and v start at 0, so early averages are too small by (1 - beta^t).
         bc1 = 1.0 - b1**t  # Python floats: float32 stays float32
         bc2 = 1.0 - b2**t
-        denom = xp.sqrt(v) / math.sqrt(bc2) + self.eps
-        return x - (self.lr / bc1) * (m / denom)
+        denom = xp.sqrt(v)
+        denom *= 1.0 / math.sqrt(bc2)
+        denom += self.eps  # sqrt(v / bc2) + eps, in one temporary array
+        step = m / denom
+        step *= self.lr / bc1
+        return x - step  # a new array: the parameter's old values stay valid wherever they are held
 
 
 class AdamW(Adam):

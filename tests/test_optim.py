@@ -379,3 +379,18 @@ def test_numpy_scalar_hyperparameters_keep_float32(make):
         for k, v in s.items():
             if k != "step":
                 assert "float32" in str(v.dtype), k
+
+
+def test_loading_a_state_dict_copies_the_arrays_it_is_given():
+    """Adam updates its moments in place: a loaded state dict must not be written into."""
+    p = T(np.ones(3))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = T(np.full(3, 0.5), False)
+    opt.step()
+    sd = opt.state_dict()
+    before = {k: np.array(v) for k, v in sd["state"]["0"].items() if k != "step"}
+    opt2 = optim.Adam([p], lr=0.1)
+    opt2.load_state_dict(sd)
+    opt2.step()
+    for k, v in before.items():
+        np.testing.assert_array_equal(sd["state"]["0"][k], v)
