@@ -315,11 +315,24 @@ class Function:
     layer: str | None = None  # the layer that ran it (recorded in anomaly mode only)
 
     def __call__(self, *inputs: Any) -> Tensor:
-        # Constants: NumPy scalars become Python numbers, which keep a float32 tensor float32.
-        inputs = tuple(x if isinstance(x, Tensor) else B.py_scalar(x) for x in inputs)
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        if len(arrays) > 1 and type(arrays[0]) is not type(arrays[1]):
-            _check_backends(inputs)  # cheap test first: constants also differ in type
+        # A plain loop: this runs for every operation, so it is the engine's per-op overhead.
+        arrays = []
+        array_type = None  # the array type of the first tensor input
+        constants = mixed = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                if array_type is None:
+                    array_type = type(x.data)
+                elif type(x.data) is not array_type:
+                    mixed = True
+            else:  # a constant: NumPy scalars become Python numbers, which keep float32 float32
+                arrays.append(B.py_scalar(x))
+                constants = True
+        if constants:
+            inputs = tuple(x if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
+        if mixed:
+            _check_backends(inputs)  # tensors of two array types: say which backends meet
         y = self.forward(*arrays)
         if not hasattr(y, "__array_namespace__") or y.ndim == 0:
             y = B.xp().asarray(y)  # NumPy reductions return scalars; keep 0-d arrays
@@ -328,8 +341,8 @@ class Function:
             _check_finite(self, y, "forward", self.layer)
         out = Tensor(y)
         if _grad_enabled:
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            if any(needs):
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 # A weak reference: the graph must not keep outputs alive by itself.
