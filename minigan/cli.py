@@ -184,8 +184,9 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--steps",
         type=_int_at_least(1),
         default=None,
-        help="total training steps, one D phase + one G phase each (default: 1000 for the image models, "
-        "5000 for ring-2d/grid-2d, 3000 for the 1-D toys); with --resume, the step to continue up to",
+        help="total training steps, one D phase + one G phase each (default: 4000 for mlp-gan, 1000 for the "
+        "other image models, 5000 for ring-2d/grid-2d, 3000 for the 1-D toys); "
+        "with --resume, the step to continue up to",
     )
     length.add_argument("--epochs", type=_int_at_least(1), default=None, help="train for N passes over the data")
     how.add_argument(

@@ -25,10 +25,6 @@ def check_fit(metrics, mu, sigma):
     assert abs(metrics["d_real"] - 0.5) <= 0.05, metrics
 
 
-@pytest.mark.skipif(
-    BACKEND == "strict",
-    reason="~5x slower on array-api-strict; the cross-backend test below shows the two backends give identical numbers",
-)
 def test_gaussian_1d_acceptance(tmp_path):
     metrics = E.run_gaussian_1d(mu=4.0, sigma=1.25, steps=3000, out=tmp_path, seed=0, frames=8)
     config = json.loads((tmp_path / "config.json").read_text())
