@@ -59,7 +59,7 @@ def batch_norm(
         mu = mean(x, axis=axes, keepdims=True)
         d = x - mu
         var = mean(d * d, axis=axes, keepdims=True)
-        y = d / sqrt(var + eps)
+        inv_std = 1.0 / sqrt(var + eps)  # (1, C, 1, 1): per-channel work is cheap, full-size work is not
         if running_mean is not None and running_var is not None:
             with no_grad():
                 xp = B.xp()
@@ -70,9 +70,12 @@ def batch_norm(
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm in eval mode needs running_mean and running_var")
-        y = (x - reshape(running_mean.detach(), shape)) / sqrt(reshape(running_var.detach(), shape) + eps)
-    if gamma is not None:
-        y = y * reshape(gamma, shape)
+        d = x - reshape(running_mean.detach(), shape)
+        inv_std = 1.0 / sqrt(reshape(running_var.detach(), shape) + eps)
+    # gamma / sqrt(var + eps) folded into one per-channel scale, so the full-size work is a single
+    # multiply (and its backward a multiply and a sum) instead of a divide and a multiply.
+    scale = inv_std if gamma is None else inv_std * reshape(gamma, shape)
+    y = d * scale
     if beta is not None:
         y = y + reshape(beta, shape)
     return y
