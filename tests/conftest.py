@@ -56,3 +56,16 @@ def f64():
 
 def torch_or_skip():
     return pytest.importorskip("torch", reason="PyTorch not installed: comparison skipped")
+
+
+def covers(*names: str, order: int = 1):
+    """Label a test as the gradcheck of ``names`` to ``order``.
+
+    A no-op at run time: ``test_functions_grad.test_every_function_is_gradchecked`` reads the
+    labels from the source of the gradcheck test files, so no function goes unchecked.
+    """
+
+    def mark(fn):
+        return fn
+
+    return mark

@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import T, host
+from conftest import T, covers, host
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigan
 import minigan.functions as F
-
-
-def covers(*names: str, order: int = 1):
-    """Label a test as the gradcheck of ``names`` (see test_functions_grad.test_every_function_is_gradchecked)."""
-
-    def mark(fn):
-        return fn
-
-    return mark
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -20,22 +20,13 @@ import pathlib
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from conftest import T, host
+from conftest import T, covers, host
 from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan
 import minigan.functions as F
 from minigan import backend as B
-
-
-def covers(*names: str, order: int = 1):
-    """Label a test as the gradcheck of ``names`` to ``order`` (read by test_every_function_is_gradchecked)."""
-
-    def mark(fn):
-        return fn
-
-    return mark
 
 
 @pytest.fixture(autouse=True, scope="module")
