@@ -401,6 +401,15 @@ def test_relu_leaky_relu(data, shape, slope):
     np.testing.assert_array_equal(host(F.relu(T(x))), np.maximum(x, 0))
 
 
+def test_leaky_relu_gradient_at_zero_and_float32():
+    """At x = 0 the gradient is the slope (PyTorch's choice); float32 stays float32 both ways."""
+    x = T([-2.0, 0.0, 3.0], dtype="float32")
+    y = F.leaky_relu(x, np.float64(0.25))  # a NumPy float64 slope must not upcast
+    (y * T([1.0, 2.0, 4.0], requires_grad=False, dtype="float32")).sum().backward()
+    assert y.dtype == x.grad.dtype == x.dtype == B.xp().float32
+    np.testing.assert_array_equal(host(x.grad), np.array([0.25, 0.5, 4.0], dtype=np.float32))
+
+
 def test_leaky_relu_rejects_bad_slope():
     with pytest.raises(ValueError, match="slope"):
         F.leaky_relu(T([1.0]), 1.5)

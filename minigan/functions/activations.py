@@ -2,9 +2,10 @@
 
 Most activations here are *composites* of the primitives in ``basic.py``
 (``relu(x) = maximum(x, 0)``), which makes their derivatives of every order
-exact with no extra code. Three are primitives with a hand-written backward,
+exact with no extra code. Four are primitives with a hand-written backward,
 each for a reason stated in its docstring: ``tanh`` and ``sigmoid`` reuse their
-output in the backward pass, and ``softplus`` must never overflow.
+output in the backward pass, ``softplus`` must never overflow, and
+``leaky_relu`` (in every discriminator) is cheaper that way.
 
 Read next: ``minigan/functions/conv.py``.
 """
@@ -94,15 +95,40 @@ def relu(x: Any) -> Tensor:
     return maximum(x, 0.0)
 
 
-def leaky_relu(x: Any, slope: float = 0.2) -> Tensor:
-    """max(x, slope * x) for 0 <= slope <= 1: x where x > 0, slope * x elsewhere.
+class LeakyReLU(Function):
+    """max(x, slope * x) for 0 <= slope <= 1; d/dx = 1 where x > 0, ``slope`` elsewhere.
 
-    Written with ``maximum`` rather than ``where(x > 0, ...)`` because it is an
-    order of magnitude faster on random-sign data (no branchy select).
+    A primitive rather than the composite ``maximum(x, x * slope)`` for speed: the composite's
+    backward makes about seven full-size passes (a mask, its complement, two products, the
+    slope product and the fan-out sum), this one three. The derivative is piecewise constant,
+    so ``gy * scale`` with a constant ``scale`` is exact to every order (the second derivative
+    is 0 almost everywhere), and ``backward(create_graph=True)`` differentiates it as usual.
+    At x = 0 the gradient is ``slope``, as in PyTorch.
     """
+
+    def __init__(self, slope: float) -> None:
+        self.slope = slope
+
+    def forward(self, x):
+        # maximum, not where(x > 0, x, slope * x): an order of magnitude faster on
+        # random-sign data (a branch-free max instead of a data-dependent select).
+        return B.xp().maximum(x, x * self.slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        # scale = slope + (1 - slope) * [x > 0], built in place in the one temporary we own.
+        scale = B.xp().astype(x > 0, gy.dtype)
+        scale *= 1.0 - self.slope
+        scale += self.slope
+        return gy * scale
+
+
+def leaky_relu(x: Any, slope: float = 0.2) -> Tensor:
+    """x where x > 0, ``slope * x`` elsewhere (0 <= slope <= 1); see :class:`LeakyReLU`."""
+    slope = B.py_scalar(slope)  # a NumPy float64 slope would make float32 activations float64
     if not 0.0 <= slope <= 1.0:
         raise ValueError(f"leaky_relu slope must be in [0, 1], got {slope}")
-    return maximum(x, x * slope)
+    return LeakyReLU(slope)(x)
 
 
 def log_sigmoid(x: Any) -> Tensor:

@@ -6,10 +6,17 @@ Batch norm in training mode normalises with the statistics of the batch::
     var = mean((x - mu)^2)
     y   = gamma * (x - mu) / sqrt(var + eps) + beta
 
-Because mu and var are computed with minigan functions, the gradient flows
-through them too (each sample's output depends on every other sample), and
-second derivatives are exact: this is where DeZero, which caches raw arrays in
-its BatchNorm backward, gets WGAN-GP wrong.
+The gradient flows through mu and var too (each sample's output depends on
+every other sample). Training mode is one primitive, :class:`BatchNormTrain`,
+whose backward is the closed form
+
+    dx = gamma / sqrt(var + eps) * (gy - mean(gy) - xhat * mean(gy * xhat)),   xhat = (x - mu) / sqrt(var + eps)
+
+(a third of the full-size passes that autograd through the composite makes).
+Its second derivatives stay exact because, under ``create_graph=True``, the
+backward rebuilds ``xhat`` from ``x`` with minigan functions instead of using
+the arrays cached by the forward pass: caching is where DeZero's BatchNorm gets
+WGAN-GP wrong. Eval mode, with fixed running statistics, is a plain composite.
 
 Read next: ``minigan/gradcheck.py``.
 """
@@ -19,10 +26,57 @@ from __future__ import annotations
 from typing import Any
 
 from minigan import backend as B
-from minigan.autograd import Tensor, no_grad
-from minigan.functions.basic import mean, reshape, sqrt
+from minigan.autograd import Function, Tensor, is_grad_enabled, no_grad
+from minigan.functions.basic import mean, reshape, sqrt, sum
 
 __all__ = ["batch_norm", "dropout"]
+
+
+class BatchNormTrain(Function):
+    """Training-mode batch norm: ``y = xhat * gamma + beta`` with the batch's own mu and var.
+
+    Inputs x (N, F) or (N, C, H, W), gamma and beta (F,) or (C,) (constants when not affine).
+    After the forward pass ``self.mu`` and ``self.var`` hold the batch statistics (1, C[, 1, 1])
+    for the running averages.
+    """
+
+    def __init__(self, axes: tuple[int, ...], shape: tuple[int, ...], eps: float) -> None:
+        self.axes, self.shape, self.eps = axes, shape, eps
+
+    def forward(self, x, gamma, beta):
+        xp = B.xp()
+        self.mu = xp.mean(x, axis=self.axes, keepdims=True)
+        xhat = x - self.mu
+        self.var = xp.mean(xhat * xhat, axis=self.axes, keepdims=True)
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)  # (1, C, 1, 1): per-channel work is cheap
+        xhat *= self.inv_std  # in place: x - mu becomes xhat in the one full-size buffer
+        self.xhat = xhat  # raw array, for the first-order backward only (see backward)
+        y = xhat * xp.reshape(gamma, self.shape)
+        y += xp.reshape(beta, self.shape)
+        return y
+
+    def backward(self, gy):
+        x, gamma, beta = self.inputs
+        if is_grad_enabled():
+            # create_graph=True: the gradient below will itself be differentiated (WGAN-GP), so
+            # xhat and 1/std must be functions of x, not the forward pass's cached arrays.
+            d = x - mean(x, axis=self.axes, keepdims=True)
+            inv_std = 1.0 / sqrt(mean(d * d, axis=self.axes, keepdims=True) + self.eps)
+            xhat = d * inv_std
+        else:  # first order: nothing differentiates these, so the cached arrays are exact
+            xhat, inv_std = Tensor(self.xhat), Tensor(self.inv_std)
+        m = 1
+        for a in self.axes:
+            m *= x.shape[a]
+        g = reshape(gamma, self.shape) if isinstance(gamma, Tensor) else Tensor(B.xp().reshape(gamma, self.shape))
+        gbeta = sum(gy, axis=self.axes, keepdims=True)  # (1, C, 1, 1)
+        ggamma = sum(gy * xhat, axis=self.axes, keepdims=True)  # (1, C, 1, 1)
+        gx = None
+        if self.needs_input_grad[0]:
+            # d/dx of (x - mu) / std, through mu and var too: remove the part of gy that moves
+            # the mean (gbeta / m) and the part along xhat that moves the variance.
+            gx = (g * inv_std) * (gy - gbeta * (1.0 / m) - xhat * (ggamma * (1.0 / m)))
+        return gx, reshape(ggamma, (-1,)), reshape(gbeta, (-1,))
 
 
 def batch_norm(
@@ -56,22 +110,26 @@ def batch_norm(
             raise ValueError(
                 f"batch_norm in training mode needs more than one value per channel, got input of shape {x.shape}"
             )
-        mu = mean(x, axis=axes, keepdims=True)
-        d = x - mu
-        var = mean(d * d, axis=axes, keepdims=True)
-        inv_std = 1.0 / sqrt(var + eps)  # (1, C, 1, 1): per-channel work is cheap, full-size work is not
+        xp = B.xp()
+        dtype = x.data.dtype if isinstance(x, Tensor) else x.dtype
+        # Not affine: constant ones and zeros (constants get no gradient).
+        gamma = gamma if gamma is not None else xp.ones((x.shape[1],), dtype=dtype)
+        beta = beta if beta is not None else xp.zeros((x.shape[1],), dtype=dtype)
+        fn = BatchNormTrain(axes, shape, eps)
+        y = fn(x, gamma, beta)
         if running_mean is not None and running_var is not None:
             with no_grad():
-                xp = B.xp()
-                m = xp.reshape(mu.data, (-1,))
-                v = xp.reshape(var.data, (-1,)) * (count / (count - 1))  # unbiased, as PyTorch
+                m = xp.reshape(fn.mu, (-1,))
+                v = xp.reshape(fn.var, (-1,)) * (count / (count - 1))  # unbiased, as PyTorch
                 running_mean.data = (1.0 - momentum) * running_mean.data + momentum * m
                 running_var.data = (1.0 - momentum) * running_var.data + momentum * v
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm in eval mode needs running_mean and running_var")
-        d = x - reshape(running_mean.detach(), shape)
-        inv_std = 1.0 / sqrt(reshape(running_var.detach(), shape) + eps)
+        return y
+
+    # Eval mode: the running statistics are constants, so this is an affine map of x.
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm in eval mode needs running_mean and running_var")
+    d = x - reshape(running_mean.detach(), shape)
+    inv_std = 1.0 / sqrt(reshape(running_var.detach(), shape) + eps)
     # gamma / sqrt(var + eps) folded into one per-channel scale, so the full-size work is a single
     # multiply (and its backward a multiply and a sum) instead of a divide and a multiply.
     scale = inv_std if gamma is None else inv_std * reshape(gamma, shape)
