@@ -293,16 +293,20 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
         m += (1.0 - b1) * g  # m <- b1 * m + (1 - b1) * g
+        g2 = g * g
+        g2 *= 1.0 - b2
         v *= b2
-        v += (1.0 - b2) * (g * g)  # v <- b2 * v + (1 - b2) * g^2
+        v += g2  # v <- b2 * v + (1 - b2) * g^2
         # Bias correction: m and v start at 0, so early averages are too small by (1 - beta^t).
+        # The step is lr * (m / bc1) / (sqrt(v / bc2) + eps); multiplying the numerator and the
+        # denominator by sqrt(bc2) moves every per-element constant into one scalar:
+        #     step = (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2))
         bc1 = 1.0 - b1**t  # Python floats: float32 stays float32
-        bc2 = 1.0 - b2**t
+        root_bc2 = math.sqrt(1.0 - b2**t)
         denom = xp.sqrt(v)
-        denom *= 1.0 / math.sqrt(bc2)
-        denom += self.eps  # sqrt(v / bc2) + eps, in one temporary array
+        denom += self.eps * root_bc2
         step = m / denom
-        step *= self.lr / bc1
+        step *= self.lr * root_bc2 / bc1
         return x - step  # a new array: the parameter's old values stay valid wherever they are held
 
 
