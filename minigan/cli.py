@@ -22,6 +22,10 @@ Sub-commands:
   optimizers, exact resuming, Ctrl-C) is :mod:`minigan.gan.run`; this module
   adds the data sets, the progress bar and the pictures.
 - ``minigan sample``: rebuild the generator of a checkpoint and draw a grid.
+- ``minigan evaluate``: score the generator of a checkpoint with the classifier-based
+  metrics of :mod:`minigan.metrics` (IS, FID, KID, precision/recall, class coverage,
+  Parzen log-likelihood) and write them to a JSON file. ``minigan train --eval-every N``
+  computes the same metrics (Parzen aside) during training, into the history.
 
 Read next: ``minigan/__main__.py``.
 """
@@ -229,6 +233,15 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--stop-on-nan", action=argparse.BooleanOptionalAction, default=True, help="stop at the first NaN/Inf "
         "loss or gradient, keeping the last good checkpoint (default: on)"
     )  # fmt: skip
+    out.add_argument(
+        "--eval-every", type=_int_at_least(0), default=0, help="image models: score the generator every N steps "
+        "and at the end with minigan.metrics (IS, FID, KID, precision, recall, classes covered) into history.csv "
+        "and metrics.json (default 0: never)"
+    )  # fmt: skip
+    out.add_argument(
+        "--eval-n", type=_int_at_least(10), default=2000, help="samples (and real test images) per evaluation of "
+        "--eval-every (default 2000; FID is biased at small N: compare values at the same N only)"
+    )  # fmt: skip
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no log lines")
     p.set_defaults(func=run_train)
 
@@ -282,7 +295,8 @@ def run_train(args: argparse.Namespace) -> int:
         if value is not None:
             raise UsageError(f"{flag} applies to gaussian-1d and mixture-1d, not {model}")
     if R.GAN_MODELS[model].data != "images":
-        for flag, value in (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--limit", args.limit)):
+        image_flags = (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--limit", args.limit))
+        for flag, value in (*image_flags, ("--eval-every", args.eval_every or None)):
             if value is not None:
                 raise UsageError(f"{flag} applies to the image models, not {model} (its data is a 2-D mixture)")
 
@@ -347,10 +361,51 @@ def run_train(args: argparse.Namespace) -> int:
     elif args.overwrite:
         for old in [*out.glob("samples_*.png"), *out.glob("scatter_*.png")]:
             old.unlink()
+    evaluate = _evaluator(args, run) if args.eval_every else None
     _write_json(
         out / "config.json", {**config.to_dict(), "dataset_used": dataset_info, "backend": B.get_backend().name}
     )
-    return _train_loop(args, run, out, ckpt_path)
+    return _train_loop(args, run, out, ckpt_path, evaluate)
+
+
+#: The metrics ``--eval-every`` adds to a history record (as ``eval_<name>``) and to metrics.json.
+EVAL_KEYS = ("is", "fid", "kid", "precision", "recall", "classes_covered", "kl_to_uniform")
+
+
+def _evaluator(args: argparse.Namespace, run: Any) -> Callable[[], dict[str, float]]:
+    """``--eval-every``: a function scoring ``run.G`` now against a reference computed once.
+
+    The reference is the first ``--eval-n`` test images of the data set the run trains on
+    (MNIST, or the glyph digits, both judged by the shipped MNIST classifier). No Parzen
+    estimate here: at ~10 s per evaluation it would dominate short runs; `minigan evaluate`
+    computes it for a finished run. The samples come from a fixed seed of their own, so
+    evaluating does not change the training (a run with and without it ends bit for bit equal).
+    """
+    from minigan import metrics
+    from minigan.data import mnist
+
+    name = run.dataset_info.get("name")
+    if name not in ("mnist", "glyphs"):
+        raise UsageError(f"--eval-every: no classifier for {name!r} yet (the metrics judge MNIST and glyph digits)")
+    try:
+        data_dir = args.data_dir if args.data_dir is not None else run.config.data_dir
+        ref = metrics.mnist_reference(name, args.eval_n, data_dir=data_dir, parzen=False)
+    except (mnist.DatasetUnavailable, mnist.IDXError, OSError, ValueError) as e:
+        raise UsageError(f"--eval-every: {_one_line(e)}") from None
+    config = run.config
+
+    def evaluate() -> dict[str, float]:
+        return metrics.evaluate_generator(
+            run.G,
+            args.eval_n,
+            real_images=ref,
+            latent_dim=config.resolved_latent_dim(),
+            value_range=config.spec.value_range,
+            num_classes=config.spec.num_classes,
+            seed=config.seed,
+        )
+
+    return evaluate
 
 
 def _kept_checkpoint(path: Path) -> str:
@@ -417,7 +472,13 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
     return loader, info
 
 
-def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) -> int:
+def _train_loop(
+    args: argparse.Namespace,
+    run: Any,
+    out: Path,
+    ckpt_path: Path,
+    evaluate: Callable[[], dict[str, float]] | None = None,
+) -> int:
     from minigan.gan import run as R
     from minigan.gan.trainer import TrainingDiverged
 
@@ -453,7 +514,29 @@ def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) 
     if run.step == 0 or not any(out.glob("samples_*.png")) and not any(out.glob("scatter_*.png")):
         save_samples()
 
+    last_eval: dict[str, Any] = {}
+
+    def run_eval(record: dict[str, Any]) -> None:
+        assert evaluate is not None
+        values = evaluate()
+        # The record is the trainer's history entry of this step: the scores land in history.csv
+        # and in the checkpoint's history (so they survive --resume).
+        record.update({f"eval_{k}": values[k] for k in EVAL_KEYS})
+        last_eval.clear()
+        last_eval.update({"step": run.step, "n": values["n_fake"], **values})
+        message = (
+            f"eval step {run.step}: IS {values['is']:.2f}  FID {values['fid']:.2f}  KID {values['kid']:.4f}  "
+            f"precision {values['precision']:.2f}  recall {values['recall']:.2f}  "
+            f"classes {values['classes_covered']}/10"
+        )
+        if bar is not None:
+            bar.write(message)
+        else:
+            _say(args, message)
+
     def on_step(r: Any, record: dict[str, Any]) -> None:
+        if evaluate is not None and r.step % args.eval_every == 0:
+            run_eval(record)
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(
@@ -485,10 +568,13 @@ def _train_loop(args: argparse.Namespace, run: Any, out: Path, ckpt_path: Path) 
     finally:
         if bar is not None:
             bar.close()
+    if evaluate is not None and not interrupted and run.trainer.history and run.step % args.eval_every != 0:
+        run_eval(run.trainer.history[-1])  # the final generator is always scored
+        run.save(ckpt_path)  # so the checkpoint's history holds that last evaluation too
     wall = time.perf_counter() - started
     if not interrupted and not (every and run.step % every == 0):
         save_samples()
-    _write_outputs(run, out, wall, interrupted, toy2d)
+    _write_outputs(run, out, wall, interrupted, toy2d, last_eval or None)
     if interrupted:
         print(
             f"interrupted at step {run.step}: checkpoint saved to {ckpt_path}; continue with "
@@ -510,7 +596,9 @@ def _step_of(path: Path) -> int:
     return int(path.stem.rsplit("_", 1)[1])
 
 
-def _write_outputs(run: Any, out: Path, wall: float, interrupted: bool, toy2d: bool) -> None:
+def _write_outputs(
+    run: Any, out: Path, wall: float, interrupted: bool, toy2d: bool, evaluation: dict[str, Any] | None = None
+) -> None:
     from minigan import backend as B
     from minigan.gan import run as R
     from minigan.viz import plot_history, save_gif
@@ -532,6 +620,8 @@ def _write_outputs(run: Any, out: Path, wall: float, interrupted: bool, toy2d: b
         "backend": B.get_backend().name,
         "interrupted": interrupted,
     }
+    if evaluation:
+        metrics["eval"] = evaluation  # the last --eval-every scores (every one is in history.csv)
     if toy2d:
         from minigan.data import toy
         from minigan.viz import toy as vtoy
@@ -565,6 +655,7 @@ def _train_toy_1d(args: argparse.Namespace, model: str, out: Path) -> int:
         "--g-steps": args.g_steps,
         "--init": args.init,
         "--latent-dim": args.latent_dim,
+        "--eval-every": args.eval_every or None,
     }
     for flag, value in unsupported.items():
         if value not in (None, False):
@@ -661,6 +752,97 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------
+# minigan evaluate
+# ----------------------------------------------------------------------------
+EVALUATE_EPILOG = """\
+what is measured (image models; see minigan/metrics/scores.py for the definitions):
+  is, is_std           Inception Score of the samples under the shipped MNIST classifier (1..10)
+  fid                  Frechet distance of the classifier's 128 features, samples vs test images
+  kid, kid_std         kernel (MMD^2) distance of the same features, unbiased
+  precision, recall    k-NN manifold precision and recall (k = 3) of the features
+  classes_covered, kl_to_uniform   mode coverage of the ten digits
+  parzen_ll, parzen_sem, parzen_sigma   Parzen-window log-likelihood of the test images (nats,
+                       pixels in [0, 1], sigma chosen on the last N training images), as in the
+                       GAN paper (225 +- 2 there); --no-parzen skips it
+2-D toy models (ring-2d, grid-2d): modes, high_quality, reverse_kl of N samples instead.
+
+FID is biased at small N: compare values measured with the same --n only.
+
+examples:
+  minigan evaluate --checkpoint runs/quickstart/checkpoint.npz --out runs/quickstart/eval.json
+  minigan evaluate --checkpoint runs/dcgan/checkpoint.npz --n 2000 --no-parzen --data-dir /data
+"""
+
+
+def add_evaluate_command(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a checkpoint's generator: IS, FID, KID, precision/recall, coverage, Parzen LL",
+        description="Draw --n samples from the generator of a `minigan train` checkpoint and score them with the "
+        "classifier-based metrics of minigan.metrics against the first --n test images of the data set the run "
+        "trained on (MNIST, or the glyph digits; both judged by the MNIST classifier shipped with minigan).",
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="the checkpoint.npz of a training run")
+    p.add_argument(
+        "--n", type=_int_at_least(10), default=10000, help="samples, test images and Parzen validation images "
+        "(default 10000, the GAN paper's protocol)"
+    )  # fmt: skip
+    p.add_argument(
+        "--dataset", choices=("mnist", "glyphs"), default=None, help="the real images to compare with (default: "
+        "the run's data set)"
+    )  # fmt: skip
+    p.add_argument("--data-dir", default=None, help="folder to look for the MNIST files in first")
+    p.add_argument("--no-parzen", action="store_true", help="skip the Parzen-window log-likelihood (the slow part)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--out", default="metrics.json", help="the JSON file to write (default metrics.json)")
+    p.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from minigan import metrics
+    from minigan.data import mnist
+
+    path = Path(args.checkpoint)
+    ckpt = _read_run_checkpoint(path, what="--checkpoint")
+    trained_on = (ckpt.extra.get("dataset") or {}).get("name")
+    image_model = bool(ckpt.extra["config"].get("image_shape"))
+    if image_model and args.dataset is None and trained_on not in (None, "mnist", "glyphs"):
+        raise UsageError(f"--checkpoint: no classifier for {trained_on!r} yet; pass --dataset mnist or glyphs")
+    started = time.perf_counter()
+    try:
+        values = metrics.evaluate_checkpoint(
+            path, args.n, data_dir=args.data_dir, dataset=args.dataset, parzen=not args.no_parzen, seed=args.seed
+        )
+    except mnist.MNISTNotFound as e:
+        raise UsageError(f"--dataset mnist: {e.summary()}") from None
+    except (mnist.DatasetUnavailable, mnist.IDXError, OSError) as e:
+        raise UsageError(f"--dataset: {_one_line(e)}") from None
+    except ValueError as e:  # a checkpoint that does not fit its own config, too few images, ...
+        raise UsageError(f"--checkpoint: {_one_line(e)}") from None
+    values["checkpoint"] = str(path)
+    values["seconds"] = round(time.perf_counter() - started, 2)
+    out = Path(args.out)
+    if out.parent != Path():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(out, values)
+    if "fid" in values:
+        line = (
+            f"IS {values['is']:.2f} +- {values['is_std']:.2f}  FID {values['fid']:.2f}  KID {values['kid']:.4f}  "
+            f"precision {values['precision']:.3f}  recall {values['recall']:.3f}  "
+            f"classes {values['classes_covered']}/10"
+        )
+        if "parzen_ll" in values:
+            line += f"  Parzen LL {values['parzen_ll']:.1f} +- {values['parzen_sem']:.1f}"
+    else:
+        line = f"modes {values['modes']}/{values['n_modes']}  high quality {values['high_quality']:.1f}%"
+    print(f"{values['model']} step {values['step']}, {args.n} samples vs {values['dataset']}: {line}")
+    print(f"wrote {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------
 # The parser
 # ----------------------------------------------------------------------------
 #: Sub-command registrars, in the order ``--help`` lists them. Append to add a command.
@@ -668,6 +850,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_summary_command,
     add_train_command,
     add_sample_command,
+    add_evaluate_command,
 ]
 
 
