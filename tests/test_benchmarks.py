@@ -49,6 +49,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "scaling.py": (["--quick", "--out", "{tmp}"], "scaling.json"),
     "memory.py": (["--quick", "--out", "{tmp}"], "memory.json"),
     "cpu_vs_gpu.py": (["--quick", "--out", "{tmp}"], "cpu_vs_gpu.json"),
+    "quality.py": (["--quick", "--out", "{tmp}"], "quality.json"),
 }
 #: the scripts with PyTorch columns, run again with torch hidden (and any extra arguments for that run)
 NO_TORCH: dict[str, list[str]] = {

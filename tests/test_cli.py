@@ -229,7 +229,7 @@ def test_misuse_as_a_subprocess(tmp_path):
 
 def test_help_documents_every_flag(capsys):
     parser = cli.build_parser()
-    for command in ("train", "sample"):
+    for command in ("train", "sample", "evaluate"):
         assert cli.main([command, "--help"]) == 0
         text = capsys.readouterr().out
         sub = parser._subparsers._group_actions[0].choices[command]
