@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -301,3 +301,48 @@ class Generator:
         child = Generator()
         child._rng = self._rng.spawn(1)[0]
         return child
+
+
+# ----------------------------------------------------------------------------
+# CPU threads for the convolutions' copy loops
+# ----------------------------------------------------------------------------
+def _thread_count() -> int:
+    """Threads allowed: MINIGAN_NUM_THREADS, else OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, else the CPUs."""
+    for var in ("MINIGAN_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+#: Read once, at import: "one thread" for BLAS means one thread here too.
+NUM_THREADS: int = _thread_count()
+_pool: Any = None  # a ThreadPoolExecutor, made on first use
+_MIN_PARALLEL_WORK = 1 << 20  # elements; below this, handing work to a thread costs more than it saves
+
+
+def split_batch(n: int, fn: Callable[[int, int], None], work: int) -> None:
+    """Call ``fn(lo, hi)`` for chunks ``[lo, hi)`` of ``range(n)`` that together cover it.
+
+    Why: NumPy runs a copy or an element-wise operation on one core, while the matrix
+    multiplies around it use every core (BLAS). The strided copies of im2col and col2im are
+    the largest such work in a convolutional GAN, and NumPy releases the GIL while copying, so
+    they can be split over the batch between threads. Each chunk must write its own rows of the
+    output only; then the result is bitwise the same as one call.
+
+    One plain call ``fn(0, n)`` unless the backend is NumPy, more than one thread is allowed
+    (:data:`NUM_THREADS`) and ``work`` (elements moved) is large enough to pay for the threads.
+    """
+    threads = min(NUM_THREADS, n)
+    if _active.name != "numpy" or threads < 2 or work < _MIN_PARALLEL_WORK:
+        fn(0, n)
+        return
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="minigan")
+    bounds = [n * k // threads for k in range(threads + 1)]
+    futures = [_pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    for f in futures:
+        f.result()  # re-raises an exception from the thread

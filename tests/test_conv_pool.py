@@ -451,3 +451,38 @@ def test_small_critic_second_order():
         return F.flatten(h) @ w2
 
     gc(critic, [T(x), T(w1), T(w2)], order=2)
+
+
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_threaded_copy_loops_are_bitwise_equal(monkeypatch, n):
+    """split_batch runs im2col / col2im / the tap loops over batch chunks in threads (NumPy only):
+    the results must be bitwise those of one thread, on both layouts of every kernel."""
+    from minigan import backend as B
+
+    cases = [  # (x shape, w shape, stride, padding): input-side and output-side layouts both occur
+        ((n, 3, 9, 9), (5, 3, 3, 3), 2, 1),
+        ((n, 8, 6, 6), (1, 8, 4, 4), 1, "same"),
+    ]
+
+    def run_all():
+        outs = []
+        for xs, ws, stride, pad in cases:
+            x, w = T(rng_state.standard_normal(xs)), T(rng_state.standard_normal(ws))
+            y = F.conv2d(x, w, stride=stride, padding=pad)
+            (y * y).sum().backward()
+            wt = T(rng_state.standard_normal((ws[0], ws[1], 4, 4)))
+            yd = T(host(y))
+            z = F.conv_transpose2d(yd, wt, stride=2, padding=1)
+            gx, gw = minigan.grad((z * z).sum(), [yd, wt])
+            outs += [host(t) for t in (y, x.grad, w.grad, z, gx, gw)]
+        return outs
+
+    rng_state = np.random.default_rng(0)
+    monkeypatch.setattr(B, "NUM_THREADS", 1)
+    single = run_all()
+    rng_state = np.random.default_rng(0)
+    monkeypatch.setattr(B, "NUM_THREADS", 3)
+    monkeypatch.setattr(B, "_MIN_PARALLEL_WORK", 0)  # thread even these small sizes
+    threaded = run_all()
+    for a, b in zip(single, threaded):
+        np.testing.assert_array_equal(a, b)

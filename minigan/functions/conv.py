@@ -139,10 +139,15 @@ def _im2col(x: Any, pads: Pads, kh: int, kw: int, stride: tuple[int, int], oh: i
     x = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, H+t+b, W+l+r, C), contiguous
     n, c = x.shape[0], x.shape[3]
     cols = xp.empty((n, oh, ow, kh * kw, c), dtype=x.dtype)  # written tap by tap: stays C-contiguous
-    # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i * kw + j, :] = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
+
+    def gather(lo: int, hi: int) -> None:  # images lo..hi-1 (split_batch may run chunks in threads)
+        # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
+        for i in range(kh):
+            for j in range(kw):
+                rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                cols[lo:hi, :, :, i * kw + j, :] = x[lo:hi, rows, cols_, :]
+
+    B.split_batch(n, gather, work=cols.size)
     return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # (N, OH, OW, KH*KW, C) -> (N*OH*OW, KH*KW*C): a view
 
 
@@ -159,9 +164,14 @@ def _col2im(
     c = cols.shape[1] // (kh * kw)
     cols = xp.reshape(cols, (n, h, w, kh, kw, c))  # (N*H*W, KH*KW*C) -> (N, H, W, KH, KW, C)
     out = xp.zeros((n, full_hw[0], full_hw[1], c), dtype=cols.dtype)  # NHWC while adding
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i : i + sh * (h - 1) + 1 : sh, j : j + sw * (w - 1) + 1 : sw, :] += cols[:, :, :, i, j, :]
+
+    def scatter_add(lo: int, hi: int) -> None:  # images lo..hi-1: each chunk adds into its own rows
+        for i in range(kh):
+            for j in range(kw):
+                rows, cols_ = slice(i, i + sh * (h - 1) + 1, sh), slice(j, j + sw * (w - 1) + 1, sw)
+                out[lo:hi, rows, cols_, :] += cols[lo:hi, :, :, i, j, :]
+
+    B.split_batch(n, scatter_add, work=cols.size)
     return xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, C) -> (N, C, FH, FW)
 
 
@@ -210,9 +220,14 @@ def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
         z = xp.reshape(xpad, (n * ph * pw, c)) @ wt  # (N*PH*PW, C) @ (C, KH*KW*O)
         z = xp.reshape(z, (n, ph, pw, kh * kw, o))  # -> (N, PH, PW, KH*KW, O)
         y = xp.zeros((n, oh, ow, o), dtype=z.dtype)
-        for i in range(kh):
-            for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
-                y += z[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, i * kw + j, :]
+
+        def add_taps(lo: int, hi: int) -> None:  # images lo..hi-1
+            for i in range(kh):
+                for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
+                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    y[lo:hi, ...] += z[lo:hi, rows, cols_, i * kw + j, :]
+
+        B.split_batch(n, add_taps, work=z.size)
     return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
 
 
@@ -260,9 +275,14 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
         return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
     # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
     gs = xp.zeros((n, ph, pw, kh * kw, o), dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            gs[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, i * kw + j, :] = g
+
+    def scatter(lo: int, hi: int) -> None:  # images lo..hi-1
+        for i in range(kh):
+            for j in range(kw):
+                rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                gs[lo:hi, rows, cols_, i * kw + j, :] = g[lo:hi, ...]
+
+    B.split_batch(n, scatter, work=gs.size)
     x2 = xp.reshape(_nhwc_padded(x, pads), (n * ph * pw, c))  # (N, PH, PW, C) -> (N*PH*PW, C)
     gw = xp.matrix_transpose(xp.reshape(gs, (n * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
     gw = xp.reshape(gw, (kh, kw, o, c))
