@@ -14,13 +14,26 @@ Read next: ``minigan/gan/losses.py``.
 """
 
 from minigan.gan.losses import LOSSES, GANLoss, get_loss, gradient_penalty, instance_noise, r1_penalty
-from minigan.gan.trainer import Callback, GANTrainer, every, frozen, grad_norm, one_hot
+from minigan.gan.trainer import (
+    Callback,
+    CosineLR,
+    GANTrainer,
+    ParameterAverage,
+    TrainingDiverged,
+    every,
+    frozen,
+    grad_norm,
+    one_hot,
+)
 
 __all__ = [
     "LOSSES",
     "Callback",
+    "CosineLR",
     "GANLoss",
     "GANTrainer",
+    "ParameterAverage",
+    "TrainingDiverged",
     "every",
     "frozen",
     "get_loss",
