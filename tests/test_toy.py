@@ -124,5 +124,9 @@ def test_toy_plots_are_written(tmp_path):
 
     with Image.open(p) as im:
         assert im.n_frames == 2
+    # A fixed y_max changes the picture (a lower axis makes the histogram fill more of it).
+    q = vtoy.animate_1d(tmp_path / "c.gif", xs, g.pdf(xs), frames, y_max=0.05)
+    with Image.open(p) as a, Image.open(q) as b:
+        assert np.asarray(a.convert("RGB")).tobytes() != np.asarray(b.convert("RGB")).tobytes()
     with pytest.raises(ValueError):
         vtoy.animate_1d(tmp_path / "b.gif", xs, g.pdf(xs), [])

@@ -118,11 +118,14 @@ def animate_1d(
     frames: Sequence[Mapping[str, Any]],
     fps: float = 8.0,
     bins: int = 60,
+    y_max: float | None = None,
 ) -> Path:
     """A GIF of training: each frame shows the real density, the generated histogram and D(x).
 
     ``frames``: dicts with ``"step"``, ``"fake"`` (samples) and optionally ``"d_curve"``
-    (D(x) on ``xs``). Returns the path.
+    (D(x) on ``xs``). ``y_max``: the density axis's upper limit, the same in every frame;
+    by default the tallest histogram of any frame (a frame where G collapsed to a spike then
+    flattens all the others: pass e.g. ``3 * real_pdf.max()`` to clip it). Returns the path.
     """
     from PIL import Image
 
@@ -131,8 +134,9 @@ def animate_1d(
     xs, real_pdf = _host(xs), _host(real_pdf)
     edges = np.linspace(xs[0], xs[-1], bins + 1)
     # One y range for every frame, so the animation does not jump.
-    heights = [np.histogram(_host(f["fake"]), bins=edges, density=True)[0].max() for f in frames]
-    y_max = 1.1 * max(float(real_pdf.max()), *[float(h) for h in heights])
+    if y_max is None:
+        heights = [np.histogram(_host(f["fake"]), bins=edges, density=True)[0].max() for f in frames]
+        y_max = 1.1 * max(float(real_pdf.max()), *[float(h) for h in heights])
     pictures = []
     for f in frames:
         fig = new_figure((6.0, 3.6), dpi=80)
