@@ -35,18 +35,21 @@ def execute(path: Path, quick: bool, timeout: int = 1800) -> tuple[object, float
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    old = os.environ.get("MINIGAN_TUTORIAL_QUICK")
+    saved = {k: os.environ.get(k) for k in ("MINIGAN_TUTORIAL_QUICK", "PYTHONPATH")}
     os.environ["MINIGAN_TUTORIAL_QUICK"] = "1" if quick else "0"  # the kernel inherits it
+    # The kernel imports this checkout's minigan even where it is not pip-installed.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), saved["PYTHONPATH"]) if p)
     try:
         start = time.perf_counter()
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
         client.execute()
         seconds = time.perf_counter() - start
     finally:
-        if old is None:
-            os.environ.pop("MINIGAN_TUTORIAL_QUICK", None)
-        else:
-            os.environ["MINIGAN_TUTORIAL_QUICK"] = old
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return nb, seconds
 
 
