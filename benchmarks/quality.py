@@ -117,14 +117,17 @@ def reference_images(name: str, train: np.ndarray, n: int, seed: int) -> np.ndar
     return rng.uniform(-1.0, 1.0, size=real.shape).astype(np.float32)
 
 
-def train_gan(row: GanRow, images: np.ndarray, steps: int, ckpt: Path, reuse: bool) -> TrainingRun:
+def train_gan(row: GanRow, images: np.ndarray, steps: int, ckpt: Path, reuse: bool, dataset: str) -> TrainingRun:
     """Train (or, with ``reuse``, reload) one GAN row; its checkpoint is written to ``ckpt``."""
     config = TrainConfig.for_model(row.model, loss=row.loss, batch_size=row.batch_size, steps=steps, seed=0)
     lo, hi = config.spec.value_range
     data = (images + 1.0) * ((hi - lo) / 2.0) + lo  # [-1, 1] -> the generator's range (DCGAN: [0, 1])
     data = data.reshape(len(data), -1) if config.spec.flat else data  # (N, 1, 28, 28) -> (N, 784) for MLPs
     loader = DataLoader(data.astype(np.float32), batch_size=row.batch_size, seed=0, drop_last=True)
-    run = TrainingRun(config, loader, {"name": "mnist-train-50k"})
+    # The data set's name lets `minigan evaluate --checkpoint` pick the reference images.
+    run = TrainingRun(
+        config, loader, {"name": dataset, "split": "train (held-out part excluded)", "n_images": len(images)}
+    )
     if reuse and ckpt.exists() and checkpoint.read(ckpt).step == steps:
         run.restore(ckpt)
         print(f"{row.name}: reusing {ckpt} ({steps} steps, trained in {run.train_seconds:.0f} s)", flush=True)
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         g = next(r for r in GAN_ROWS if r.name == name)
         if args.quick:
             g = GanRow(g.name, g.model, g.loss, QUICK_STEPS, 16)
-        runs[name] = (g, train_gan(g, gan_images, g.steps, out / "checkpoints" / f"{name}.npz", args.reuse))
+        runs[name] = (g, train_gan(g, gan_images, g.steps, out / "checkpoints" / f"{name}.npz", args.reuse, train.name))
 
     clf = metrics.load_classifier("mnist")
     print(f"classifier: test accuracy {clf.info.get('test_accuracy')} ({clf.info.get('command')})", flush=True)
