@@ -4,10 +4,13 @@ minigan computes on whatever *array namespace* is active:
 
 - ``"numpy"``  : NumPy on the CPU (the default);
 - ``"cupy"``   : CuPy on an NVIDIA GPU (``pip install minigan[gpu]``);
-- ``"strict"`` : ``array_api_strict``, a CPU namespace that refuses everything a
-  GPU array would refuse (mixing in host NumPy arrays, NumPy-only functions,
-  implicit conversions). The test-suite runs on it so that every op is proven
-  backend-clean without needing a GPU.
+- ``"strict"`` : ``array_api_strict``, a CPU namespace that has only the array API
+  standard: no NumPy-only functions or keywords, no mixing with NumPy arrays in
+  its operations, no flat indexing, no implicit dtype promotion across kinds.
+  The test-suite runs on it so that op code is proven to use nothing a CuPy
+  array lacks. (It does not refuse everything a GPU array refuses: NumPy can
+  still read a strict array with ``np.asarray``, where CuPy demands an explicit
+  ``to_numpy``.)
 
 This is the only module in the package that imports an array library. Op code
 asks for the namespace with :func:`xp` and uses only functions of the Python
