@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan
-from minigan import cli, metrics
+from minigan import checkpoint, cli, metrics
 from minigan.data import DataLoader, toy
 from minigan.gan.run import TrainConfig, TrainingRun
 
@@ -423,6 +423,14 @@ def test_train_eval_every_logs_the_metrics(tmp_path):
     assert filled == [3, 4]  # every 3 steps, and the final generator
     m = json.loads((out / "metrics.json").read_text())
     assert m["eval"]["step"] == 4 and math.isfinite(m["eval"]["fid"]) and m["eval"]["n"] == 30
+    # Evaluating draws from its own seeded stream and leaves BatchNorm's statistics alone: the
+    # weights end bit for bit as in a run without it.
+    plain = tmp_path / "plain"
+    assert cli.main([*argv, "--out", str(plain)]) == 0
+    a, b = (checkpoint.read(p / "checkpoint.npz") for p in (out, plain))
+    for net in ("G", "D"):
+        for key, value in a.model_state(net).items():
+            np.testing.assert_array_equal(value, b.model_state(net)[key], err_msg=f"{net}/{key}")
 
 
 def test_eval_every_misuse(capsys):
