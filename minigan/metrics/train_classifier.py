@@ -168,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     stem = out / f"{args.dataset.replace('-', '_')}_classifier"
     # Parameters only: a LeNet has no buffers, and Dropout's generator state is irrelevant in eval mode.
     state = {k: np.asarray(v, dtype=np.float32) for k, v in net.state_dict().items()}
-    np.savez_compressed(stem.with_suffix(".npz"), **state)
+    # Written to a temporary file and renamed into place: a reader (load_classifier) never sees
+    # a half-written file, even while this script retrains the shipped weights.
+    tmp = stem.with_suffix(".npz.tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **state)
+    os.replace(tmp, stem.with_suffix(".npz"))
     info = {
         "dataset": train.name,
         "test_accuracy": accuracy,
@@ -195,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
-    stem.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    tmp = stem.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    os.replace(tmp, stem.with_suffix(".json"))
     print(f"test accuracy {accuracy:.4f}, IS of the real test images {is_mean:.3f} +- {is_std:.3f}")
     print(f"wrote {stem.with_suffix('.npz')} and {stem.with_suffix('.json')}")
     return 0
