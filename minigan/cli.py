@@ -207,7 +207,7 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--init",
         choices=("dcgan_normal", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"),
         default=None,
-        help="weight initialisation (default dcgan_normal, N(0, 0.02); 2-D toys glorot_uniform)",
+        help="weight initialisation (default dcgan_normal, N(0, 0.02); conv-gan and the 2-D toys glorot_uniform)",
     )
     how.add_argument("--seed", type=int, default=None, help="seed of the weights, noise and data order (default 0)")
     how.add_argument(

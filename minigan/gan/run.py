@@ -104,7 +104,9 @@ class GanSpec:
 GAN_MODELS: dict[str, GanSpec] = {
     # The README's first command trains this one: 4,000 steps is ~2.5 min on a 2-core laptop.
     "mlp-gan": GanSpec("mlp-generator", "mlp-discriminator", flat=True, defaults={"steps": 4000}),
-    "conv-gan": GanSpec("conv-generator", "conv-discriminator", defaults={"steps": 1000}),
+    # The lecture's Keras conv pair keeps Keras' Glorot init: with N(0, 0.02) it collapses to one
+    # blob within a few hundred steps (benchmarks/quality.py, row conv-ns-normal-init; chapter 8).
+    "conv-gan": GanSpec("conv-generator", "conv-discriminator", defaults={"steps": 1000, "init": "glorot_uniform"}),
     "dcgan": GanSpec("dcgan-generator", "dcgan-discriminator", value_range=(0.0, 1.0), defaults={"steps": 1000}),
     "cgan": GanSpec("cgan-generator", "cgan-discriminator", flat=True, num_classes=10, defaults={"steps": 1000}),
     # benchmarks/toy2d.py's "plain" runs: Adam 1e-3, batch 256, 5,000 steps, Keras' default init.
