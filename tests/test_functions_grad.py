@@ -111,6 +111,28 @@ def test_pow(data, shape, c):
     gc(lambda x: x**c, [T(x)], order=1)
 
 
+@covers("linear", order=2)
+@given(st.data(), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.sampled_from([(), (2,), (2, 1)]))
+def test_linear(data, n, k, m, batch):
+    """y = x @ W^T + b with W (out, in), x with and without leading batch axes; values as matmul."""
+    rng = rng_of(data)
+    x = rng.standard_normal(batch + (n, k))
+    w = rng.standard_normal((m, k))
+    b = rng.standard_normal((m,))
+    gc(lambda x, w, b: F.linear(x, w, b) * F.linear(x, w), [T(x), T(w), T(b)], order=2)
+    np.testing.assert_allclose(host(F.linear(T(x), T(w), T(b))), x @ w.T + b, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_weight_gradient_has_the_weights_layout():
+    """W's gradient comes out C-ordered like W (so the optimizer's element-wise passes run at full speed)."""
+    w = T(np.ones((5, 3)))
+    F.linear(T(np.ones((4, 3))), w).sum().backward()
+    g = host(w.grad)
+    np.testing.assert_array_equal(g, np.full((5, 3), 4.0))
+    if B.get_backend().name == "numpy":
+        assert w.grad.data.flags["C_CONTIGUOUS"]
+
+
 @covers("matmul", order=2)
 @given(st.data(), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.sampled_from([(), (2,), (2, 1)]))
 def test_matmul_dense(data, n, k, m, batch):
@@ -553,6 +575,7 @@ def test_dropout_drops_about_p():
 # ----------------------------------------------------------------------------
 SECOND_ORDER_REQUIRED = {
     "matmul",
+    "linear",
     "conv2d",
     "conv_transpose2d",
     "upsample",
@@ -619,6 +642,7 @@ FLOAT32_CASES = {
     "neg": (F.neg, [lambda: _f32((2, 3))]),
     "pow": (lambda x: F.pow(x, 3) + F.pow(x, 0.5), [lambda: _pos((2, 3))]),
     "matmul": (F.matmul, [lambda: _f32((2, 3)), lambda: _f32((3, 4))]),
+    "linear": (F.linear, [lambda: _f32((2, 3)), lambda: _f32((4, 3)), lambda: _f32((4,))]),
     "sum": (lambda x: F.sum(x * x, axis=1), [lambda: _f32((2, 3))]),
     "mean": (lambda x: F.mean(x * x, axis=(0, 1)), [lambda: _f32((2, 3))]),
     "var": (lambda x: F.var(x, axis=0), [lambda: _f32((2, 3))]),

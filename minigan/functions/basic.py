@@ -134,6 +134,32 @@ class MatMul(Function):
         return ga, gb
 
 
+class Linear(Function):
+    """y = x @ W^T with W stored (out, in), as in PyTorch: the Dense layer's product.
+
+    A primitive rather than ``matmul(x, matrix_transpose(W))`` for the *layout* of W's
+    gradient. Here ``gW = gy^T @ x`` is computed directly as a C-ordered (out, in) array, the
+    layout of W and of the optimizer's moments. Through the composite it would be the transpose
+    of an (in, out) product, an F-ordered view, and Adam's element-wise passes over W, its
+    gradient and its moments would then walk memory with a stride (measured: Adam on the
+    MLP discriminator 1.8x slower than PyTorch's, the largest gap in its training step).
+    """
+
+    def forward(self, x, w):
+        return x @ B.xp().matrix_transpose(w)  # (..., in) @ (in, out) -> (..., out)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        gx = matmul(gy, w) if self.needs_input_grad[0] else None  # (..., out) @ (out, in) -> (..., in)
+        gw = None
+        if self.needs_input_grad[1]:
+            out_f, in_f = w.shape
+            gy2 = reshape(gy, (-1, out_f))  # (..., out) -> (M, out): every leading axis is a sample
+            x2 = reshape(x, (-1, in_f))  # (..., in) -> (M, in)
+            gw = matmul(matrix_transpose(gy2), x2)  # (out, M) @ (M, in) -> (out, in), C-ordered
+        return gx, gw
+
+
 def add(a: Any, b: Any) -> Tensor:
     """a + b (broadcasting)."""
     return Add()(a, b)
@@ -167,6 +193,12 @@ def pow(a: Any, c: float) -> Tensor:  # noqa: A001 - mirrors the operator's name
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b over the last two axes; both operands need at least two dimensions."""
     return MatMul()(a, b)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """x @ weight^T (+ bias): x (..., in), weight (out, in), bias (out,) -> (..., out); see :class:`Linear`."""
+    y = Linear()(x, weight)
+    return y if bias is None else add(y, bias)
 
 
 # ----------------------------------------------------------------------------

@@ -65,10 +65,8 @@ class Dense(Module):
             f"(N, {self.in_features}) or (N, ..., {self.in_features})",
         )
         self._check_dtype(x)
-        y = F.matmul(x, F.matrix_transpose(self.weight))  # (N, in) @ (in, out) -> (N, out)
-        if self.bias is not None:
-            y = y + self.bias  # (N, out) + (out,): broadcast over the batch
-        return y
+        # (N, in) @ (out, in)^T + (out,) -> (N, out); F.linear keeps W's gradient in W's layout
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}" + ("" if self.bias is not None else ", bias=False")
