@@ -126,3 +126,11 @@ def add_quartiles(row: dict[str, Any], key: str, ts: list[float] | None, scale: 
     stats = quartiles(ts, scale, unit) if ts else {}
     for k in (unit, f"p25_{unit}", f"p75_{unit}"):
         row[f"{key}_{k}"] = stats.get(k)
+
+
+def add_timing_args(p: Any, rounds: int = 7, per_round: int = 3, unit: str = "steps") -> None:
+    """The interleaved-timing options every timing script shares: --rounds, --per-round, --warmup, --no-torch."""
+    p.add_argument("--rounds", type=int, default=rounds, help="interleaved rounds (each times every contender)")
+    p.add_argument("--per-round", type=int, default=per_round, help=f"{unit} per contender per round")
+    p.add_argument("--warmup", type=int, default=3, help=f"untimed {unit} before the first round")
+    p.add_argument("--no-torch", action="store_true", help="leave out PyTorch: time minigan only")

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     add_quartiles,
+    add_timing_args,
     fmt_q,
     machine,
     machine_line,
@@ -178,10 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="model pairs to time")
     p.add_argument("--batch", nargs="+", type=int, default=[64, 256], help="batch sizes")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (each times every contender)")
-    p.add_argument("--per-round", type=int, default=3, help="steps per contender per round")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps before the first round")
-    p.add_argument("--no-torch", action="store_true", help="leave out the PyTorch reference columns")
+    add_timing_args(p)
     p.add_argument(
         "--gpu-backend",
         default="cupy",

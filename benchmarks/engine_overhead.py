@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     Timed,
     add_quartiles,
+    add_timing_args,
     fmt_q,
     machine,
     machine_line,
@@ -202,10 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ops", nargs="+", default=OPS, choices=OPS, help="ops to time")
     p.add_argument("--length", type=int, default=200, help="ops per chain")
-    p.add_argument("--rounds", type=int, default=9, help="interleaved rounds (each times every contender)")
-    p.add_argument("--per-round", type=int, default=5, help="chains per contender per round")
-    p.add_argument("--warmup", type=int, default=3, help="untimed chains before the first round")
-    p.add_argument("--no-torch", action="store_true", help="time minigan (and NumPy) only")
+    add_timing_args(p, rounds=9, per_round=5, unit="chains")
     p.add_argument("--quick", action="store_true", help="chains of 50, 3 rounds: a smoke run of seconds")
     p.add_argument("--out", default="runs/benchmarks", help="folder for engine_overhead.json and .md")
     args = p.parse_args(argv)

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     Timed,
     add_quartiles,
+    add_timing_args,
     fmt_q,
     machine,
     machine_line,
@@ -241,10 +242,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--layers", nargs="+", default=FAMILIES, choices=FAMILIES, help="layer families to time")
-    p.add_argument("--rounds", type=int, default=9, help="interleaved rounds (each times every contender)")
-    p.add_argument("--per-round", type=int, default=3, help="calls per contender per round")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls before the first round")
-    p.add_argument("--no-torch", action="store_true", help="time minigan only")
+    add_timing_args(p, rounds=9, unit="calls")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 3 rounds of 1 call: a smoke run of seconds")
     p.add_argument("--out", default="runs/benchmarks", help="folder for ops.json and ops.md")
     args = p.parse_args(argv)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     add_quartiles,
+    add_timing_args,
     fmt_q,
     machine,
     machine_line,
@@ -172,10 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", nargs="+", type=int, default=[16, 32, 64, 128, 256], help="batch sizes to sweep")
     p.add_argument("--widths", nargs="+", type=float, default=[0.25, 0.5, 1, 2], help="MLP-GAN width factors")
     p.add_argument("--width-batch", type=int, default=64, help="batch size of the width sweep")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds (each times every contender)")
-    p.add_argument("--per-round", type=int, default=3, help="steps per contender per round")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps before the first round")
-    p.add_argument("--no-torch", action="store_true", help="time minigan only")
+    add_timing_args(p)
     p.add_argument("--quick", action="store_true", help="batches 4 and 8, widths x0.125 and x0.25, 2 rounds")
     p.add_argument("--out", default="runs/benchmarks", help="folder for scaling.json, .md and .png")
     args = p.parse_args(argv)
