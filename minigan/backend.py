@@ -324,6 +324,27 @@ _pool: Any = None  # a ThreadPoolExecutor, made on first use
 _MIN_PARALLEL_WORK = 1 << 20  # elements; below this, handing work to a thread costs more than it saves
 
 
+def _column_buffer_bytes() -> int:
+    mb = os.environ.get("MINIGAN_COLUMN_BUFFER_MB", "").strip()
+    return int(float(mb) * (1 << 20)) if mb else 8 << 20
+
+
+#: About how many bytes a convolution's column buffer may hold on the CPU before the batch
+#: is split into chunks (see ``_batch_chunks`` in minigan/functions/conv.py for why):
+#: 8 MiB, or ``MINIGAN_COLUMN_BUFFER_MB``.
+COLUMN_BUFFER_BYTES: int = _column_buffer_bytes()
+
+
+def column_buffer_bytes() -> int:
+    """The size a convolution's column buffer may reach before the batch is split.
+
+    On the CPU, :data:`COLUMN_BUFFER_BYTES`: small enough to be reused memory that stays in
+    cache. On the GPU, 1 GiB: CuPy's memory pool already reuses blocks, and a GPU wants one
+    large multiply rather than many small ones.
+    """
+    return 1 << 30 if _active.name == "cupy" else COLUMN_BUFFER_BYTES
+
+
 def split_batch(n: int, fn: Callable[[int, int], None], work: int) -> None:
     """Call ``fn(lo, hi)`` for chunks ``[lo, hi)`` of ``range(n)`` that together cover it.
 

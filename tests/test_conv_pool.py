@@ -453,36 +453,79 @@ def test_small_critic_second_order():
     gc(critic, [T(x), T(w1), T(w2)], order=2)
 
 
+def _every_kernel_layout(n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Forward and both gradients of conv2d and conv_transpose2d, on input-side and output-side layouts."""
+    cases = [  # (x shape, w shape, stride, padding): input-side and output-side layouts both occur
+        ((n, 3, 9, 9), (5, 3, 3, 3), 2, 1),
+        ((n, 8, 6, 6), (1, 8, 4, 4), 1, "same"),
+    ]
+    outs = []
+    for xs, ws, stride, pad in cases:
+        x, w = T(rng.standard_normal(xs)), T(rng.standard_normal(ws))
+        y = F.conv2d(x, w, stride=stride, padding=pad)
+        (y * y).sum().backward()
+        wt = T(rng.standard_normal((ws[0], ws[1], 4, 4)))
+        yd = T(host(y))
+        z = F.conv_transpose2d(yd, wt, stride=2, padding=1)
+        gx, gw = minigan.grad((z * z).sum(), [yd, wt])
+        outs += [host(t) for t in (y, x.grad, w.grad, z, gx, gw)]
+    return outs
+
+
 @pytest.mark.parametrize("n", [1, 3, 8])
 def test_threaded_copy_loops_are_bitwise_equal(monkeypatch, n):
     """split_batch runs im2col / col2im / the tap loops over batch chunks in threads (NumPy only):
     the results must be bitwise those of one thread, on both layouts of every kernel."""
     from minigan import backend as B
 
-    cases = [  # (x shape, w shape, stride, padding): input-side and output-side layouts both occur
-        ((n, 3, 9, 9), (5, 3, 3, 3), 2, 1),
-        ((n, 8, 6, 6), (1, 8, 4, 4), 1, "same"),
-    ]
-
-    def run_all():
-        outs = []
-        for xs, ws, stride, pad in cases:
-            x, w = T(rng_state.standard_normal(xs)), T(rng_state.standard_normal(ws))
-            y = F.conv2d(x, w, stride=stride, padding=pad)
-            (y * y).sum().backward()
-            wt = T(rng_state.standard_normal((ws[0], ws[1], 4, 4)))
-            yd = T(host(y))
-            z = F.conv_transpose2d(yd, wt, stride=2, padding=1)
-            gx, gw = minigan.grad((z * z).sum(), [yd, wt])
-            outs += [host(t) for t in (y, x.grad, w.grad, z, gx, gw)]
-        return outs
-
-    rng_state = np.random.default_rng(0)
     monkeypatch.setattr(B, "NUM_THREADS", 1)
-    single = run_all()
-    rng_state = np.random.default_rng(0)
+    single = _every_kernel_layout(n, np.random.default_rng(0))
     monkeypatch.setattr(B, "NUM_THREADS", 3)
     monkeypatch.setattr(B, "_MIN_PARALLEL_WORK", 0)  # thread even these small sizes
-    threaded = run_all()
+    threaded = _every_kernel_layout(n, np.random.default_rng(0))
     for a, b in zip(single, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 3])
+def test_batch_chunks_give_the_whole_batch_result(monkeypatch, images_per_chunk):
+    """The conv kernels take the batch a few images at a time (a bounded column buffer); any
+    chunking, an uneven last chunk included, must give the one-chunk result (up to the order
+    in which the weight gradient's per-chunk sums are added)."""
+    from minigan.functions import conv
+
+    n = 7
+    whole = _every_kernel_layout(n, np.random.default_rng(1))
+    used = []
+
+    def fixed(n_, per_image):
+        chunks = [(lo, min(lo + images_per_chunk, n_)) for lo in range(0, n_, images_per_chunk)]
+        used.append(chunks)
+        return chunks
+
+    monkeypatch.setattr(conv, "_batch_chunks", fixed)
+    chunked = _every_kernel_layout(n, np.random.default_rng(1))
+    assert len(used) >= 12  # every kernel went through the chunked loops
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_chunk_size_follows_the_buffer_limit(monkeypatch):
+    from minigan import backend as B
+    from minigan.functions import conv
+
+    monkeypatch.setattr(B, "COLUMN_BUFFER_BYTES", 1000)
+    assert conv._batch_chunks(10, 300) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert conv._batch_chunks(10, 5000) == [(lo, lo + 1) for lo in range(10)]  # at least one image
+    assert conv._batch_chunks(4, 10) == [(0, 4)]
+
+
+def test_chunked_conv_second_order(monkeypatch):
+    """Second derivatives through the chunked kernels (one image per chunk)."""
+    from minigan import backend as B
+
+    monkeypatch.setattr(B, "COLUMN_BUFFER_BYTES", 1)
+    rng = np.random.default_rng(5)
+    x, w = T(rng.standard_normal((3, 2, 5, 5))), T(rng.standard_normal((2, 2, 3, 3)))
+    wt = T(rng.standard_normal((2, 1, 3, 3)))
+    gc(lambda x, w, wt: F.conv_transpose2d(F.conv2d(x, w, stride=2, padding=1), wt, stride=2), [x, w, wt], order=2)

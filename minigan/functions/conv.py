@@ -129,50 +129,72 @@ def _nhwc_padded(x: Any, pads: Pads) -> Any:
     return out
 
 
-def _im2col(x: Any, pads: Pads, kh: int, kw: int, stride: tuple[int, int], oh: int, ow: int) -> Any:
-    """Copy every receptive field of the padded image into a row.
+def _itemsize(x: Any) -> int:
+    """Bytes per element of a float array (the array API has no ``.itemsize``)."""
+    return B.xp().finfo(x.dtype).bits // 8
 
-    (N, C, H, W) -> (N*OH*OW, KH*KW*C), columns ordered (kernel row, kernel col, channel).
+
+def _add_into(total: Any, part: Any) -> Any:
+    """total += part, in place: ``total`` is a fresh product owned by the caller."""
+    total += part
+    return total
+
+
+def _batch_chunks(n: int, per_image: int) -> list[tuple[int, int]]:
+    """Split ``range(n)`` into runs of images whose buffers hold about ``B.column_buffer_bytes()``.
+
+    ``per_image`` is the size in bytes of one image's share of the buffer.
+
+    Why chunk: a column buffer is KH*KW times larger than the image it was copied from
+    (100 MB for the DCGAN's last transposed conv at batch 64). Freshly allocated memory that
+    large comes from the operating system each time (the C allocator maps blocks over 32 MB
+    and unmaps them when freed), and touching it for the first time costs more than the copy
+    itself; it has also left the cache by the time the multiply reads it. A few images at a
+    time keep the buffer small, reused chunk after chunk, and still give the multiply
+    thousands of rows. On a GPU the limit is large and the whole batch is one chunk.
+    """
+    k = max(1, min(n, B.column_buffer_bytes() // max(per_image, 1)))
+    return [(lo, min(lo + k, n)) for lo in range(0, n, k)]
+
+
+def _im2col(xpad: Any, kh: int, kw: int, stride: tuple[int, int], out: Any) -> Any:
+    """Copy every receptive field of a padded NHWC image into a row of ``out``.
+
+    xpad (n, PH, PW, C) -> out (n, OH, OW, KH*KW, C), returned as (n*OH*OW, KH*KW*C): the
+    columns ordered (kernel row, kernel col, channel).
     """
     xp = B.xp()
     sh, sw = stride
-    x = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, H+t+b, W+l+r, C), contiguous
-    n, c = x.shape[0], x.shape[3]
-    cols = xp.empty((n, oh, ow, kh * kw, c), dtype=x.dtype)  # written tap by tap: stays C-contiguous
+    n, oh, ow, _, c = out.shape
 
     def gather(lo: int, hi: int) -> None:  # images lo..hi-1 (split_batch may run chunks in threads)
         # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
         for i in range(kh):
             for j in range(kw):
                 rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                cols[lo:hi, :, :, i * kw + j, :] = x[lo:hi, rows, cols_, :]
+                out[lo:hi, :, :, i * kw + j, :] = xpad[lo:hi, rows, cols_, :]
 
-    B.split_batch(n, gather, work=cols.size)
-    return xp.reshape(cols, (n * oh * ow, kh * kw * c))  # (N, OH, OW, KH*KW, C) -> (N*OH*OW, KH*KW*C): a view
+    B.split_batch(n, gather, work=out.size)
+    return xp.reshape(out, (n * oh * ow, kh * kw * c))  # (n, OH, OW, KH*KW, C) -> (n*OH*OW, KH*KW*C): a view
 
 
-def _col2im(
-    cols: Any, n: int, h: int, w: int, kh: int, kw: int, stride: tuple[int, int], full_hw: tuple[int, int]
-) -> Any:
-    """Add every row back into the window it came from (the adjoint of _im2col).
+def _add_windows(out: Any, first: int, cols: Any, kh: int, kw: int, stride: tuple[int, int]) -> None:
+    """Add every row of ``cols`` into the window it came from (the adjoint of _im2col), in place.
 
-    cols (N*H*W, KH*KW*C) -> image (N, C, FH, FW), where (H, W) is the grid of
-    window positions and (FH, FW) the size of the (padded) image they tile.
+    cols (n, H, W, KH*KW, C) is added into images ``first .. first+n-1`` of out (N, FH, FW, C),
+    where (H, W) is the grid of window positions and (FH, FW) the size of the (padded) image
+    they tile.
     """
-    xp = B.xp()
     sh, sw = stride
-    c = cols.shape[1] // (kh * kw)
-    cols = xp.reshape(cols, (n, h, w, kh, kw, c))  # (N*H*W, KH*KW*C) -> (N, H, W, KH, KW, C)
-    out = xp.zeros((n, full_hw[0], full_hw[1], c), dtype=cols.dtype)  # NHWC while adding
+    n, h, w = cols.shape[0], cols.shape[1], cols.shape[2]
 
     def scatter_add(lo: int, hi: int) -> None:  # images lo..hi-1: each chunk adds into its own rows
         for i in range(kh):
             for j in range(kw):
                 rows, cols_ = slice(i, i + sh * (h - 1) + 1, sh), slice(j, j + sw * (w - 1) + 1, sw)
-                out[lo:hi, rows, cols_, :] += cols[lo:hi, :, :, i, j, :]
+                out[first + lo : first + hi, rows, cols_, :] += cols[lo:hi, :, :, i * kw + j, :]
 
     B.split_batch(n, scatter_add, work=cols.size)
-    return xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, C) -> (N, C, FH, FW)
 
 
 def _weight_matrix(w: Any) -> Any:
@@ -195,7 +217,8 @@ def _weight_matrix(w: Any) -> Any:
 #
 # The arithmetic is the same up to the stride; what differs is the memory moved. A
 # generator's last layer (128 channels -> 1) makes a 128x larger buffer on the input side,
-# so each kernel picks the side with the smaller buffer.
+# so each kernel picks the side with the smaller buffer. Either way the batch goes through
+# in chunks of a few images (_batch_chunks), so the buffer stays small and is reused.
 # ----------------------------------------------------------------------------
 def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
     """(N, C, H, W) conv (O, C, KH, KW) -> (N, O, OH, OW), with per-side pads."""
@@ -210,24 +233,33 @@ def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
     oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
     if oh < 1 or ow < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
-    if oh * ow * c <= ph * pw * o:  # input side: im2col, then (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
-        cols = _im2col(x, pads, kh, kw, stride, oh, ow)  # (N*OH*OW, KH*KW*C)
-        y = cols @ xp.matrix_transpose(_weight_matrix(w))  # -> (N*OH*OW, O)
-        y = xp.reshape(y, (n, oh, ow, o))  # (N*OH*OW, O) -> (N, OH, OW, O)
-    else:  # output side: every padded pixel times every tap, then gather each output's taps
-        xpad = _nhwc_padded(x, pads)  # (N, PH, PW, C)
-        wt = xp.reshape(xp.permute_dims(w, (1, 2, 3, 0)), (c, kh * kw * o))  # (O, C, KH, KW) -> (C, KH*KW*O)
-        z = xp.reshape(xpad, (n * ph * pw, c)) @ wt  # (N*PH*PW, C) @ (C, KH*KW*O)
-        z = xp.reshape(z, (n, ph, pw, kh * kw, o))  # -> (N, PH, PW, KH*KW, O)
-        y = xp.zeros((n, oh, ow, o), dtype=z.dtype)
+    xpad = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, PH, PW, C)
+    y = xp.empty((n, oh, ow, o), dtype=x.dtype)
+    if oh * ow * c <= ph * pw * o:  # input side: im2col, then (n*OH*OW, KH*KW*C) @ (KH*KW*C, O)
+        wt = xp.matrix_transpose(_weight_matrix(w))  # (O, KH*KW*C) -> (KH*KW*C, O)
+        chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
+        buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
+        for lo, hi in chunks:
+            cols = _im2col(xpad[lo:hi, ...], kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+            y[lo:hi, ...] = xp.reshape(cols @ wt, (hi - lo, oh, ow, o))  # (n*OH*OW, O) -> (n, OH, OW, O)
+        return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
+    # Output side: every padded pixel times every tap, then gather each output's taps.
+    wt = xp.reshape(xp.permute_dims(w, (1, 2, 3, 0)), (c, kh * kw * o))  # (O, C, KH, KW) -> (C, KH*KW*O)
+    for lo, hi in _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x)):
+        z = xp.reshape(xpad[lo:hi, ...], ((hi - lo) * ph * pw, c)) @ wt  # (n*PH*PW, C) @ (C, KH*KW*O)
+        z = xp.reshape(z, (hi - lo, ph, pw, kh * kw, o))  # -> (n, PH, PW, KH*KW, O)
 
-        def add_taps(lo: int, hi: int) -> None:  # images lo..hi-1
+        def add_taps(a: int, e: int, z: Any = z, lo: int = lo) -> None:  # images a..e-1 of the chunk
             for i in range(kh):
                 for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
                     rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                    y[lo:hi, ...] += z[lo:hi, rows, cols_, i * kw + j, :]
+                    tap = z[a:e, rows, cols_, i * kw + j, :]
+                    if i == 0 and j == 0:
+                        y[lo + a : lo + e, ...] = tap  # the first tap initialises y (it was left empty)
+                    else:
+                        y[lo + a : lo + e, ...] += tap
 
-        B.split_batch(n, add_taps, work=z.size)
+        B.split_batch(hi - lo, add_taps, work=z.size)
     return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
 
 
@@ -253,8 +285,12 @@ def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads)
     # Output side: each input pixel's contribution to its KHxKW window, added into place.
     x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
     wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
-    cols = x2 @ wm  # (N*H*W, KH*KW*O)
-    y = _col2im(cols, n, h, wd, kh, kw, stride, (fh, fw))  # (N, O, FH, FW)
+    out = xp.zeros((n, fh, fw, o), dtype=x.dtype)  # NHWC while adding
+    for lo, hi in _batch_chunks(n, h * wd * kh * kw * o * _itemsize(x)):
+        cols = x2[lo * h * wd : hi * h * wd, :] @ wm  # (n*H*W, C) @ (C, KH*KW*O) -> (n*H*W, KH*KW*O)
+        cols = xp.reshape(cols, (hi - lo, h, wd, kh * kw, o))  # -> (n, H, W, KH*KW, O)
+        _add_windows(out, lo, cols, kh, kw, stride)
+    y = xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, O) -> (N, O, FH, FW)
     return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
 
 
@@ -267,24 +303,36 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
     _, o, oh, ow = gy.shape
     (t, b), (l, r) = pads
     ph, pw = h + t + b, wd + l + r
+    xpad = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, PH, PW, C)
     g = xp.permute_dims(gy, (0, 2, 3, 1))  # (N, O, OH, OW) -> (N, OH, OW, O)
-    if oh * ow * c <= ph * pw * o:  # input side: (O, N*OH*OW) @ im2col(x)
-        cols = _im2col(x, pads, kh, kw, stride, oh, ow)  # (N*OH*OW, KH*KW*C)
-        g2 = xp.reshape(g, (n * oh * ow, o))  # (N, OH, OW, O) -> (N*OH*OW, O)
-        gw = xp.reshape(xp.matrix_transpose(g2) @ cols, (o, kh, kw, c))  # (O, KH*KW*C) -> (O, KH, KW, C)
+    gw = None  # the sum over chunks of each chunk's (O, KH*KW*C) or (KH*KW*O, C) product
+    if oh * ow * c <= ph * pw * o:  # input side: (O, n*OH*OW) @ im2col(x)
+        chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
+        buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
+        for lo, hi in chunks:
+            cols = _im2col(xpad[lo:hi, ...], kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+            g2 = xp.reshape(g[lo:hi, ...], ((hi - lo) * oh * ow, o))  # (n, OH, OW, O) -> (n*OH*OW, O)
+            part = xp.matrix_transpose(g2) @ cols  # (O, KH*KW*C)
+            gw = part if gw is None else _add_into(gw, part)
+        gw = xp.reshape(gw, (o, kh, kw, c))  # (O, KH*KW*C) -> (O, KH, KW, C)
         return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
     # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
-    gs = xp.zeros((n, ph, pw, kh * kw, o), dtype=g.dtype)
+    chunks = _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x))
+    buf = xp.empty((chunks[0][1], ph, pw, kh * kw, o), dtype=x.dtype)  # reused by every chunk
+    for lo, hi in chunks:
+        gs = buf[: hi - lo, ...]
+        gs[...] = 0  # taps that read padding (or rows a stride skips) get no gradient
 
-    def scatter(lo: int, hi: int) -> None:  # images lo..hi-1
-        for i in range(kh):
-            for j in range(kw):
-                rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                gs[lo:hi, rows, cols_, i * kw + j, :] = g[lo:hi, ...]
+        def scatter(a: int, e: int, gs: Any = gs, lo: int = lo) -> None:  # images a..e-1 of the chunk
+            for i in range(kh):
+                for j in range(kw):
+                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    gs[a:e, rows, cols_, i * kw + j, :] = g[lo + a : lo + e, ...]
 
-    B.split_batch(n, scatter, work=gs.size)
-    x2 = xp.reshape(_nhwc_padded(x, pads), (n * ph * pw, c))  # (N, PH, PW, C) -> (N*PH*PW, C)
-    gw = xp.matrix_transpose(xp.reshape(gs, (n * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
+        B.split_batch(hi - lo, scatter, work=gs.size)
+        x2 = xp.reshape(xpad[lo:hi, ...], ((hi - lo) * ph * pw, c))  # (n, PH, PW, C) -> (n*PH*PW, C)
+        part = xp.matrix_transpose(xp.reshape(gs, ((hi - lo) * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
+        gw = part if gw is None else _add_into(gw, part)
     gw = xp.reshape(gw, (kh, kw, o, c))
     return xp.permute_dims(gw, (2, 3, 0, 1))  # (KH, KW, O, C) -> (O, C, KH, KW)
 
