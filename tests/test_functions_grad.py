@@ -533,6 +533,53 @@ def test_batch_norm_eval(data, shape):
     np.testing.assert_allclose(host(F.batch_norm(T(x), T(g), T(b), rm, rv, training=False)), ref, rtol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2, 3)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_first_order_backward_equals_the_differentiable_one(shape, affine):
+    """Batch norm's backward has two branches: raw arrays with folded per-channel factors (first
+    order) and minigan functions rebuilding xhat from x (create_graph). They must agree."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape) * 3 + 1
+    c = shape[1]
+    g, b = (T(rng.uniform(0.5, 1.5, c)), T(rng.standard_normal(c))) if affine else (None, None)
+    w = T(rng.standard_normal(shape), False)  # a non-uniform upstream gradient
+    inputs = [T(x)] + ([g, b] if affine else [])
+
+    def loss(*a):
+        return (F.batch_norm(a[0], *(a[1:] if affine else ()), training=True) * w).sum()
+
+    first = minigan.grad(loss(*inputs), inputs)
+    second = minigan.grad(loss(*inputs), inputs, create_graph=True)
+    for a, b_ in zip(first, second):
+        np.testing.assert_allclose(host(a), host(b_), rtol=1e-10, atol=1e-12)
+
+
+@given(
+    st.data(),
+    st.sampled_from([(5, 3), (1, 4), (3, 2, 4), (4, 3, 2, 5), (2, 1, 3, 3)]),
+    st.sampled_from(["float32", "float64"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_sum_array_matches_xp_sum(data, shape, dtype, keepdims, permuted):
+    """sum_array reduces the batch axis its own (faster) way; any axes, layouts and dtypes must
+    give xp.sum's result."""
+    from minigan import backend as B
+    from minigan.functions.basic import sum_array
+
+    rng = rng_of(data)
+    axes = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True), label="axes")
+    axes = tuple(sorted(axes))
+    x = rng.standard_normal(shape).astype(dtype) + 0.5
+    if permuted and len(shape) == 4:  # an NCHW view of NHWC memory, as conv outputs are
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    xa = B.asarray(x, dtype=getattr(B.xp(), dtype))
+    got = host(sum_array(xa, axes, keepdims))
+    want = np.sum(x.astype(np.float64), axis=axes, keepdims=keepdims)
+    assert got.shape == want.shape and got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
+
+
 def test_batch_norm_running_stats_update():
     """running = (1 - momentum) running + momentum batch_stat, unbiased variance (PyTorch convention)."""
     rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ from typing import Any
 
 from minigan import backend as B
 from minigan.autograd import Function, Tensor, is_grad_enabled, no_grad
-from minigan.functions.basic import mean, reshape, sqrt, sum
+from minigan.functions.basic import mean, reshape, sqrt, sum, sum_array
 
 __all__ = ["batch_norm", "dropout"]
 
@@ -40,34 +40,32 @@ class BatchNormTrain(Function):
     for the running averages.
     """
 
-    def __init__(self, axes: tuple[int, ...], shape: tuple[int, ...], eps: float) -> None:
-        self.axes, self.shape, self.eps = axes, shape, eps
+    def __init__(self, axes: tuple[int, ...], shape: tuple[int, ...], eps: float, count: int) -> None:
+        self.axes, self.shape, self.eps, self.count = axes, shape, eps, count  # count: values per channel
 
     def forward(self, x, gamma, beta):
         xp = B.xp()
-        self.mu = xp.mean(x, axis=self.axes, keepdims=True)
-        xhat = x - self.mu
-        self.var = xp.mean(xhat * xhat, axis=self.axes, keepdims=True)
-        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)  # (1, C, 1, 1): per-channel work is cheap
-        xhat *= self.inv_std  # in place: x - mu becomes xhat in the one full-size buffer
-        self.xhat = xhat  # raw array, for the first-order backward only (see backward)
-        y = xhat * xp.reshape(gamma, self.shape)
+        inv_m = 1.0 / self.count
+        self.mu = sum_array(x, self.axes, keepdims=True) * inv_m  # (1, C[, 1, 1])
+        d = x - self.mu  # the one full-size buffer kept for backward
+        self.var = sum_array(d * d, self.axes, keepdims=True) * inv_m
+        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)  # (1, C[, 1, 1]): per-channel work is cheap
+        self.d = d  # raw array, for the first-order backward only (see backward)
+        # y = gamma * (x - mu) / std + beta = d * scale + beta: one per-channel scale, so the
+        # full-size work is a multiply and an add (no separate xhat array in the forward pass).
+        y = d * (xp.reshape(gamma, self.shape) * self.inv_std)
         y += xp.reshape(beta, self.shape)
         return y
 
     def backward(self, gy):
         x, gamma, beta = self.inputs
-        if is_grad_enabled():
-            # create_graph=True: the gradient below will itself be differentiated (WGAN-GP), so
-            # xhat and 1/std must be functions of x, not the forward pass's cached arrays.
-            d = x - mean(x, axis=self.axes, keepdims=True)
-            inv_std = 1.0 / sqrt(mean(d * d, axis=self.axes, keepdims=True) + self.eps)
-            xhat = d * inv_std
-        else:  # first order: nothing differentiates these, so the cached arrays are exact
-            xhat, inv_std = Tensor(self.xhat), Tensor(self.inv_std)
-        m = 1
-        for a in self.axes:
-            m *= x.shape[a]
+        if not is_grad_enabled():
+            return self._first_order_backward(gy.data, gamma)
+        # create_graph=True: the gradient below will itself be differentiated (WGAN-GP), so
+        # xhat and 1/std must be functions of x, not the forward pass's cached arrays.
+        d = x - mean(x, axis=self.axes, keepdims=True)
+        inv_std = 1.0 / sqrt(mean(d * d, axis=self.axes, keepdims=True) + self.eps)
+        xhat = d * inv_std
         g = reshape(gamma, self.shape) if isinstance(gamma, Tensor) else Tensor(B.xp().reshape(gamma, self.shape))
         gbeta = sum(gy, axis=self.axes, keepdims=True)  # (1, C, 1, 1)
         ggamma = sum(gy * xhat, axis=self.axes, keepdims=True)  # (1, C, 1, 1)
@@ -75,8 +73,36 @@ class BatchNormTrain(Function):
         if self.needs_input_grad[0]:
             # d/dx of (x - mu) / std, through mu and var too: remove the part of gy that moves
             # the mean (gbeta / m) and the part along xhat that moves the variance.
+            m = self.count
             gx = (g * inv_std) * (gy - gbeta * (1.0 / m) - xhat * (ggamma * (1.0 / m)))
         return gx, reshape(ggamma, (-1,)), reshape(gbeta, (-1,))
+
+    def _first_order_backward(self, gy: Any, gamma: Any) -> tuple[Tensor | None, Tensor, Tensor]:
+        """The same formula on raw arrays, with every per-channel factor folded first.
+
+        Nothing differentiates a first-order gradient, so the cached ``d = x - mu`` and
+        ``inv_std`` are exact here. With xhat = d * inv_std and per-channel sums
+        gbeta = sum(gy), gd = sum(gy * d):
+
+            ggamma = gd * inv_std
+            gx = k * (gy - gbeta / m) - d * (k * inv_std^2 * gd / m),   k = gamma * inv_std
+
+        three full-size passes and one temporary beyond the two sums.
+        """
+        xp = B.xp()
+        d, inv_std, inv_m = self.d, self.inv_std, 1.0 / self.count
+        g = xp.reshape(gamma.data if isinstance(gamma, Tensor) else gamma, self.shape)
+        gbeta = sum_array(gy, self.axes, keepdims=True)  # (1, C[, 1, 1])
+        gd = sum_array(gy * d, self.axes, keepdims=True)
+        gx = None
+        if self.needs_input_grad[0]:
+            k = g * inv_std
+            gx = gy - gbeta * inv_m
+            gx *= k
+            gx -= d * (k * inv_std * inv_std * gd * inv_m)
+            gx = Tensor(gx)
+        ggamma = xp.reshape(gd * inv_std, (-1,))
+        return gx, Tensor(ggamma), Tensor(xp.reshape(gbeta, (-1,)))
 
 
 def batch_norm(
@@ -115,14 +141,14 @@ def batch_norm(
         # Not affine: constant ones and zeros (constants get no gradient).
         gamma = gamma if gamma is not None else xp.ones((x.shape[1],), dtype=dtype)
         beta = beta if beta is not None else xp.zeros((x.shape[1],), dtype=dtype)
-        fn = BatchNormTrain(axes, shape, eps)
+        fn = BatchNormTrain(axes, shape, eps, count)
         y = fn(x, gamma, beta)
         if running_mean is not None and running_var is not None:
             with no_grad():
-                m = xp.reshape(fn.mu, (-1,))
-                v = xp.reshape(fn.var, (-1,)) * (count / (count - 1))  # unbiased, as PyTorch
+                m, v = xp.reshape(fn.mu, (-1,)), xp.reshape(fn.var, (-1,))
                 running_mean.data = (1.0 - momentum) * running_mean.data + momentum * m
-                running_var.data = (1.0 - momentum) * running_var.data + momentum * v
+                # count / (count - 1): the running variance is the unbiased one, as in PyTorch
+                running_var.data = (1.0 - momentum) * running_var.data + (momentum * count / (count - 1)) * v
         return y
 
     # Eval mode: the running statistics are constants, so this is an affine map of x.
