@@ -223,7 +223,7 @@ def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int,
 
 
 def sum_array(x: Any, axes: tuple[int, ...], keepdims: bool = False) -> Any:
-    """``xp.sum(x, axis=axes)`` on a raw array, summing the batch axis 0 in the fastest way.
+    """``xp.sum(x, axis=axes)`` on a raw array (``axes`` sorted), summing the batch axis 0 faster.
 
     Why not one ``xp.sum``: the sums that training does most reduce the batch axis, and NumPy
     is slow at them (measured on (64..256, 64..512) float32 arrays):
@@ -235,16 +235,18 @@ def sum_array(x: Any, axes: tuple[int, ...], keepdims: bool = False) -> Any:
       2-4x faster than the one call, whatever the memory layout.
     """
     xp = B.xp()
-    if 0 in axes and x.ndim >= 2 and (x.dtype == xp.float32 or x.dtype == xp.float64):
-        rest = tuple(a - 1 for a in axes if a != 0)
-        if x.ndim == 2:
-            s = xp.ones((x.shape[0],), dtype=x.dtype) @ x  # (N,) @ (N, F) -> (F,)
-        else:
-            s = xp.sum(x, axis=0)  # (N, ...) -> (...)
-        if rest:
-            s = xp.sum(s, axis=rest)
-        return xp.reshape(s, _keepdims_shape(x.shape, axes)) if keepdims else s
-    return xp.sum(x, axis=axes, keepdims=keepdims)
+    if not axes or axes[0] != 0 or x.ndim < 2 or not (x.dtype == xp.float32 or x.dtype == xp.float64):
+        return xp.sum(x, axis=axes, keepdims=keepdims)
+    if x.ndim == 2:
+        s = xp.ones((1, x.shape[0]), dtype=x.dtype) @ x  # (1, N) @ (N, F) -> (1, F)
+        if axes == (0,):
+            return s if keepdims else xp.reshape(s, (x.shape[1],))
+        s = xp.sum(s)  # axes (0, 1): everything
+    else:
+        s = xp.sum(x, axis=0)  # (N, ...) -> (...)
+        if len(axes) > 1:
+            s = xp.sum(s, axis=tuple(a - 1 for a in axes[1:]))
+    return xp.reshape(s, _keepdims_shape(x.shape, axes)) if keepdims else s
 
 
 class Sum(Function):
