@@ -157,15 +157,17 @@ class Linear(Function):
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         gx = matmul(gy, w) if self.needs_input_grad[0] else None  # (..., out) @ (out, in) -> (..., in)
+        has_bias = len(self.inputs) == 3
         gw = gb = None
-        out_f, in_f = w.shape
-        gy2 = reshape(gy, (-1, out_f))  # (..., out) -> (M, out): every leading axis is a sample
-        if self.needs_input_grad[1]:
-            x2 = reshape(x, (-1, in_f))  # (..., in) -> (M, in)
-            gw = matmul(matrix_transpose(gy2), x2)  # (out, M) @ (M, in) -> (out, in), C-ordered
-        if len(self.inputs) == 3 and self.needs_input_grad[2]:
-            gb = sum(gy2, axis=0)  # (M, out) -> (out,)
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
+        if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):  # not through a frozen layer
+            out_f, in_f = w.shape
+            gy2 = reshape(gy, (-1, out_f))  # (..., out) -> (M, out): every leading axis is a sample
+            if self.needs_input_grad[1]:
+                x2 = reshape(x, (-1, in_f))  # (..., in) -> (M, in)
+                gw = matmul(matrix_transpose(gy2), x2)  # (out, M) @ (M, in) -> (out, in), C-ordered
+            if has_bias and self.needs_input_grad[2]:
+                gb = sum(gy2, axis=0)  # (M, out) -> (out,)
+        return (gx, gw, gb) if has_bias else (gx, gw)
 
 
 def add(a: Any, b: Any) -> Tensor:

@@ -134,12 +134,6 @@ def _itemsize(x: Any) -> int:
     return B.xp().finfo(x.dtype).bits // 8
 
 
-def _add_into(total: Any, part: Any) -> Any:
-    """total += part, in place: ``total`` is a fresh product owned by the caller."""
-    total += part
-    return total
-
-
 def _batch_chunks(n: int, per_image: int) -> list[tuple[int, int]]:
     """Split ``range(n)`` into runs of images whose buffers hold about ``B.column_buffer_bytes()``.
 
@@ -313,7 +307,10 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
             cols = _im2col(xpad[lo:hi, ...], kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
             g2 = xp.reshape(g[lo:hi, ...], ((hi - lo) * oh * ow, o))  # (n, OH, OW, O) -> (n*OH*OW, O)
             part = xp.matrix_transpose(g2) @ cols  # (O, KH*KW*C)
-            gw = part if gw is None else _add_into(gw, part)
+            if gw is None:
+                gw = part
+            else:
+                gw += part  # in place: gw is a product this function made
         gw = xp.reshape(gw, (o, kh, kw, c))  # (O, KH*KW*C) -> (O, KH, KW, C)
         return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
     # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
@@ -332,7 +329,10 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
         B.split_batch(hi - lo, scatter, work=gs.size)
         x2 = xp.reshape(xpad[lo:hi, ...], ((hi - lo) * ph * pw, c))  # (n, PH, PW, C) -> (n*PH*PW, C)
         part = xp.matrix_transpose(xp.reshape(gs, ((hi - lo) * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
-        gw = part if gw is None else _add_into(gw, part)
+        if gw is None:
+            gw = part
+        else:
+            gw += part  # in place: gw is a product this function made
     gw = xp.reshape(gw, (kh, kw, o, c))
     return xp.permute_dims(gw, (2, 3, 0, 1))  # (KH, KW, O, C) -> (O, C, KH, KW)
 
