@@ -158,6 +158,13 @@ def use_backend(name: str) -> Iterator[Backend]:
         _active = previous
 
 
+def _dtype_of(dtype: Any) -> Any:
+    """A dtype of the active namespace from a dtype, a name such as ``"float64"``, or None (the default float)."""
+    if dtype is None:
+        return float_dtype()
+    return getattr(_active.xp, dtype) if isinstance(dtype, str) else dtype
+
+
 def float_dtype() -> Any:
     """The default float dtype of the active namespace (float32 unless changed)."""
     return getattr(_active.xp, _float_name)
@@ -237,6 +244,19 @@ def py_scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def maximum_into(a: Any, b: Any) -> Any:
+    """``maximum(a, b)``, written over ``a`` where the library can (NumPy, CuPy); returns it.
+
+    For large activations the cost of an element-wise op is mostly its fresh full-size
+    result (memory the OS must map, then the cache misses of writing it), so an op that owns
+    a temporary reuses it. ``a`` must be an array the caller made and nobody else holds.
+    The array API has no ``out=``, so the strict backend returns a new array.
+    """
+    if _active.name == "strict" or not getattr(a, "ndim", 0):  # (NumPy makes 0-d results scalars)
+        return _active.xp.maximum(a, b)
+    return _active.xp.maximum(a, b, out=a)
+
+
 def namespace_of(array: Any) -> str:
     """Name of the backend an array belongs to (``"numpy"``, ``"cupy"``, ``"strict"``)."""
     module = type(array).__module__
@@ -277,10 +297,19 @@ class Generator:
         host = self._rng.uniform(low, high, size=shape)
         return asarray(host, dtype=dtype or float_dtype())
 
-    def bernoulli(self, shape: tuple[int, ...], p: float, dtype: Any = None) -> Any:
-        """0/1 samples that are 1 with probability ``p`` (as floats, ready to multiply)."""
-        host = (self._rng.random(shape) < p).astype(np.float64)
-        return asarray(host, dtype=dtype or float_dtype())
+    def bernoulli(self, shape: tuple[int, ...], p: float, dtype: Any = None, value: float = 1.0) -> Any:
+        """Samples that are ``value`` with probability ``p`` and 0 otherwise, as floats ready to multiply
+        (dropout passes ``value = 1 / (1 - p)``, so its mask comes out scaled).
+
+        The uniforms behind them are float32: half the random bits and memory of float64 ones,
+        and a resolution of 2^-24 in ``p``. Only the 0/1 decisions cross to the backend (one
+        byte each); the cast and the scaling happen there, in the requested dtype.
+        """
+        keep = asarray(self._rng.random(shape, dtype=np.float32) < p)
+        mask = _active.xp.astype(keep, _dtype_of(dtype))
+        if value != 1.0:
+            mask *= py_scalar(value)
+        return mask
 
     def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
         """Integers in [low, high) of ``shape`` (int64)."""

@@ -277,6 +277,11 @@ def test_generator_distributions():
     assert u.min() >= -2.0 and u.max() < 4.0 and abs(u.mean() - 1.0) < 0.1
     b = B.to_numpy(g.bernoulli((20000,), 0.25))
     assert set(np.unique(b)) == {0.0, 1.0} and abs(b.mean() - 0.25) < 0.02
+    # A scaled mask (dropout's): the value itself in the requested dtype, float64 not rounded via float32.
+    for dtype, name in (("float32", np.float32), ("float64", np.float64)):
+        s = B.to_numpy(g.bernoulli((20000,), 0.7, dtype=dtype, value=1.0 / 0.7))
+        assert s.dtype == name and set(np.unique(s)) == {0.0, name(1.0) / name(0.7)}
+        assert abs((s != 0).mean() - 0.7) < 0.02
     i = B.to_numpy(g.integers(3, 6, (1000,)))
     assert set(np.unique(i)) == {3, 4, 5}
     assert sorted(g.permutation(10).tolist()) == list(range(10))

@@ -110,8 +110,11 @@ def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
 # ----------------------------------------------------------------------------
 # im2col / col2im on raw arrays
 # ----------------------------------------------------------------------------
-def _nhwc_padded(x: Any, pads: Pads) -> Any:
-    """(N, C, H, W) -> a fresh C-contiguous (N, H + t + b, W + l + r, C), zero-padded (negative pads crop).
+def _nhwc_padded(x: Any, pads: Pads, buf: Any = None) -> Any:
+    """(n, C, H, W) -> a C-contiguous (n, H + t + b, W + l + r, C), zero-padded (negative pads crop).
+
+    Written into ``buf[:n]`` when a buffer is given (the convolutions pad the batch a chunk at
+    a time into one buffer, see _batch_chunks), else into a new array.
 
     Why a copy: im2col reads KH*KW shifted windows of the image. With channels last and
     contiguous, every window row is one contiguous run of memory, and the columns built from
@@ -124,8 +127,19 @@ def _nhwc_padded(x: Any, pads: Pads) -> Any:
     x = x[:, :, max(-t, 0) : h - max(-b, 0), max(-l, 0) : w - max(-r, 0)]  # negative pads crop
     t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
     n, c, h, w = x.shape
-    out = xp.zeros((n, h + t + b, w + l + r, c), dtype=x.dtype)
-    out[:, t : t + h, l : l + w, :] = xp.permute_dims(x, (0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C)
+    shape = (n, h + t + b, w + l + r, c)
+    out = xp.empty(shape, dtype=x.dtype) if buf is None else buf[:n, ...]
+
+    def copy(lo: int, hi: int) -> None:  # images lo..hi-1 (split_batch may run chunks in threads)
+        # Zero only the border (a reused buffer holds the last chunk's pixels in the interior).
+        out[lo:hi, :t, ...] = 0
+        out[lo:hi, t + h :, ...] = 0
+        out[lo:hi, t : t + h, :l, :] = 0
+        out[lo:hi, t : t + h, l + w :, :] = 0
+        # (n, C, H, W) -> (n, H, W, C)
+        out[lo:hi, t : t + h, l : l + w, :] = xp.permute_dims(x[lo:hi, ...], (0, 2, 3, 1))
+
+    B.split_batch(n, copy, work=out.size)
     return out
 
 
@@ -227,20 +241,24 @@ def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
     oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
     if oh < 1 or ow < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
-    xpad = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, PH, PW, C)
     y = xp.empty((n, oh, ow, o), dtype=x.dtype)
     if oh * ow * c <= ph * pw * o:  # input side: im2col, then (n*OH*OW, KH*KW*C) @ (KH*KW*C, O)
         wt = xp.matrix_transpose(_weight_matrix(w))  # (O, KH*KW*C) -> (KH*KW*C, O)
         chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
         buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
+        xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
         for lo, hi in chunks:
-            cols = _im2col(xpad[lo:hi, ...], kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+            xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
+            cols = _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
             y[lo:hi, ...] = xp.reshape(cols @ wt, (hi - lo, oh, ow, o))  # (n*OH*OW, O) -> (n, OH, OW, O)
         return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
     # Output side: every padded pixel times every tap, then gather each output's taps.
     wt = xp.reshape(xp.permute_dims(w, (1, 2, 3, 0)), (c, kh * kw * o))  # (O, C, KH, KW) -> (C, KH*KW*O)
-    for lo, hi in _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x)):
-        z = xp.reshape(xpad[lo:hi, ...], ((hi - lo) * ph * pw, c)) @ wt  # (n*PH*PW, C) @ (C, KH*KW*O)
+    chunks = _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x))
+    xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
+    for lo, hi in chunks:
+        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
+        z = xp.reshape(xpad, ((hi - lo) * ph * pw, c)) @ wt  # (n*PH*PW, C) @ (C, KH*KW*O)
         z = xp.reshape(z, (hi - lo, ph, pw, kh * kw, o))  # -> (n, PH, PW, KH*KW, O)
 
         def add_taps(a: int, e: int, z: Any = z, lo: int = lo) -> None:  # images a..e-1 of the chunk
@@ -297,14 +315,15 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
     _, o, oh, ow = gy.shape
     (t, b), (l, r) = pads
     ph, pw = h + t + b, wd + l + r
-    xpad = _nhwc_padded(x, pads)  # (N, C, H, W) -> (N, PH, PW, C)
     g = xp.permute_dims(gy, (0, 2, 3, 1))  # (N, O, OH, OW) -> (N, OH, OW, O)
     gw = None  # the sum over chunks of each chunk's (O, KH*KW*C) or (KH*KW*O, C) product
     if oh * ow * c <= ph * pw * o:  # input side: (O, n*OH*OW) @ im2col(x)
         chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
         buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
+        xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
         for lo, hi in chunks:
-            cols = _im2col(xpad[lo:hi, ...], kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+            xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
+            cols = _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
             g2 = xp.reshape(g[lo:hi, ...], ((hi - lo) * oh * ow, o))  # (n, OH, OW, O) -> (n*OH*OW, O)
             part = xp.matrix_transpose(g2) @ cols  # (O, KH*KW*C)
             if gw is None:
@@ -316,6 +335,7 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
     # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
     chunks = _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x))
     buf = xp.empty((chunks[0][1], ph, pw, kh * kw, o), dtype=x.dtype)  # reused by every chunk
+    xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
     for lo, hi in chunks:
         gs = buf[: hi - lo, ...]
         gs[...] = 0  # taps that read padding (or rows a stride skips) get no gradient
@@ -327,7 +347,8 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
                     gs[a:e, rows, cols_, i * kw + j, :] = g[lo + a : lo + e, ...]
 
         B.split_batch(hi - lo, scatter, work=gs.size)
-        x2 = xp.reshape(xpad[lo:hi, ...], ((hi - lo) * ph * pw, c))  # (n, PH, PW, C) -> (n*PH*PW, C)
+        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
+        x2 = xp.reshape(xpad, ((hi - lo) * ph * pw, c))  # (n, PH, PW, C) -> (n*PH*PW, C)
         part = xp.matrix_transpose(xp.reshape(gs, ((hi - lo) * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
         if gw is None:
             gw = part

@@ -176,5 +176,5 @@ def dropout(x: Any, p: float, rng: B.Generator, training: bool = True) -> Tensor
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    mask = rng.bernoulli(tuple(x.shape), 1.0 - p, dtype=x.dtype)
-    return x * (mask / (1.0 - p))
+    mask = rng.bernoulli(tuple(x.shape), 1.0 - p, dtype=x.dtype, value=1.0 / (1.0 - p))  # 0 or 1/(1-p)
+    return x * mask
