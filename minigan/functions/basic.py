@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from minigan import backend as B
-from minigan.autograd import Function, Tensor
+from minigan.autograd import Function, Tensor, is_grad_enabled
 
 Axis = int | tuple[int, ...] | None
 
@@ -156,8 +156,11 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
-        gx = matmul(gy, w) if self.needs_input_grad[0] else None  # (..., out) @ (out, in) -> (..., in)
         has_bias = len(self.inputs) == 3
+        if not is_grad_enabled():
+            raw = [v.data if isinstance(v, Tensor) else v for v in (x, w)]
+            return self._first_order_backward(gy.data, raw[0], raw[1], has_bias)
+        gx = matmul(gy, w) if self.needs_input_grad[0] else None  # (..., out) @ (out, in) -> (..., in)
         gw = gb = None
         if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):  # not through a frozen layer
             out_f, in_f = w.shape
@@ -167,6 +170,26 @@ class Linear(Function):
                 gw = matmul(matrix_transpose(gy2), x2)  # (out, M) @ (M, in) -> (out, in), C-ordered
             if has_bias and self.needs_input_grad[2]:
                 gb = sum(gy2, axis=0)  # (M, out) -> (out,)
+        return (gx, gw, gb) if has_bias else (gx, gw)
+
+    def _first_order_backward(self, gy: Any, x: Any, w: Any, has_bias: bool) -> tuple[Tensor | None, ...]:
+        """The same three products on raw arrays, when nothing will differentiate them.
+
+        A Dense layer's backward runs for every layer of both networks at every step; as
+        minigan functions it would be six recorded operations (two products, two reshapes, a
+        transpose and a sum), each paying the engine's per-operation cost for no graph.
+        """
+        xp = B.xp()
+        needs = self.needs_input_grad
+        gx = Tensor(gy @ w) if needs[0] else None  # (..., out) @ (out, in) -> (..., in)
+        gw = gb = None
+        if needs[1] or (has_bias and needs[2]):
+            out_f, in_f = w.shape
+            gy2 = xp.reshape(gy, (-1, out_f))  # (..., out) -> (M, out)
+            if needs[1]:
+                gw = Tensor(xp.matrix_transpose(gy2) @ xp.reshape(x, (-1, in_f)))  # (out, M) @ (M, in) -> (out, in)
+            if has_bias and needs[2]:
+                gb = Tensor(sum_array(gy2, (0,)))  # (M, out) -> (out,)
         return (gx, gw, gb) if has_bias else (gx, gw)
 
 
