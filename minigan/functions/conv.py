@@ -33,6 +33,7 @@ Read next: ``minigan/functions/pooling.py``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from minigan import backend as B
@@ -227,6 +228,10 @@ def _weight_matrix(w: Any) -> Any:
 # generator's last layer (128 channels -> 1) makes a 128x larger buffer on the input side,
 # so each kernel picks the side with the smaller buffer. Either way the batch goes through
 # in chunks of a few images (_batch_chunks), so the buffer stays small and is reused.
+#
+# A strided transposed conv has a third way, used when it applies (pads >= 0): split the
+# output into its stride*stride interleaved "phases", each an ordinary small conv of the
+# input (_conv_transpose2d_phases). No strided adds, and a longer multiply.
 # ----------------------------------------------------------------------------
 def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
     """(N, C, H, W) conv (O, C, KH, KW) -> (N, O, OH, OW), with per-side pads."""
@@ -294,6 +299,8 @@ def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads)
         wf = xp.permute_dims(xp.flip(w, axis=(2, 3)), (1, 0, 2, 3))  # (C, O, KH, KW) -> (O, C, KH, KW)
         conv_pads = ((kh - 1 - t, kh - 1 - b), (kw - 1 - l, kw - 1 - r))
         return _conv2d_array(xd, wf, (1, 1), conv_pads)
+    if (sh > 1 or sw > 1) and kh >= sh and kw >= sw and min(t, b, l, r) >= 0:
+        return _conv_transpose2d_phases(x, w, stride, pads)
     # Output side: each input pixel's contribution to its KHxKW window, added into place.
     x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
     wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
@@ -304,6 +311,87 @@ def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads)
         _add_windows(out, lo, cols, kh, kw, stride)
     y = xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, O) -> (N, O, FH, FW)
     return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
+
+
+def _phase_rows(a: int, s: int, k: int, full: int, t: int, b: int) -> tuple[list[int], int, int]:
+    """One axis of one output phase of a stride-``s`` transposed conv (see _conv_transpose2d_phases).
+
+    Output row y = s*p + a (in the full, uncropped output of size ``full``) takes kernel rows
+    a, a + s, a + 2s, ... of the input rows p, p - 1, p - 2, ... Returns those kernel rows
+    and the range [p0, p1) of p whose y survives the crop of t rows on top and b at the bottom.
+    """
+    taps = list(range(a, k, s))
+    p0 = -((a - t) // s)  # ceil((t - a) / s): the first y >= t
+    p1 = -((a - (full - b)) // s)  # ceil((full - b - a) / s): the first y >= full - b
+    return taps, p0, max(p1, p0)
+
+
+def _gather_taps(u: int, v: int, cols: Any, xpad: Any, first: tuple[int, int], taps: tuple[int, int]) -> None:
+    """Images u..v-1 of one phase's im2col: cols[:, p, q, (di, dj), :] = xpad[:, r - di, c - dj, :]
+    for p, q counted from ``first`` = (r, c). Each call writes its own images only (threads)."""
+    _, ph, pw, _, _ = cols.shape
+    for di in range(taps[0]):
+        for dj in range(taps[1]):
+            r0, c0 = first[0] - di, first[1] - dj
+            cols[u:v, :, :, di * taps[1] + dj, :] = xpad[u:v, r0 : r0 + ph, c0 : c0 + pw, :]
+
+
+def _conv_transpose2d_phases(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
+    """A strided transposed conv as stride*stride ordinary convolutions ("sub-pixel" phases).
+
+    With stride 2, the output pixels with even rows and even columns receive only the kernel
+    taps with even (i, j), from the input pixels around them; likewise for the other three
+    (row, column) parities. Each such *phase* is a small stride-1 conv of the input (2x2 taps
+    for a 4x4 kernel): one im2col and one matrix multiply with K = taps*C, whose result is
+    written once into every second row and column of the output.
+
+    Why not the output side (one product per input pixel, then KH*KW shifted adds): the adds
+    are strided read-modify-writes over KH*KW times the output, which NumPy does 10x slower
+    than contiguous adds, and the multiply's inner dimension is only C. This does the same
+    multiply-adds with no scatter; output pixels cropped by the padding are never computed.
+    Needs pads >= 0 and a kernel at least as large as the stride (callers check).
+    """
+    xp = B.xp()
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    sh, sw = stride
+    (t, b), (l, r) = pads
+    fh, fw = (h - 1) * sh + kh, (wd - 1) * sw + kw  # the full output, before cropping
+    dh, dw = -(-kh // sh), -(-kw // sw)  # most taps per phase along each axis
+    phases = []
+    for a in range(sh):
+        taps_i, p0, p1 = _phase_rows(a, sh, kh, fh, t, b)
+        for e in range(sw):
+            taps_j, q0, q1 = _phase_rows(e, sw, kw, fw, l, r)
+            if p1 > p0 and q1 > q0:
+                phases.append((a, e, taps_i, taps_j, p0, p1, q0, q1))
+    y = xp.empty((n, fh - t - b, fw - l - r, o), dtype=x.dtype)  # NHWC; every pixel is in one phase
+    per_image = max((p1 - p0) * (q1 - q0) * len(ti) * len(tj) for _, _, ti, tj, p0, p1, q0, q1 in phases)
+    chunks = _batch_chunks(n, per_image * c * _itemsize(x))
+    buf = xp.empty((chunks[0][1] * per_image * c,), dtype=x.dtype)  # one phase's columns, reused
+    # The input padded by (taps - 1) on every side: tap d of phase row p reads padded row p - d + dh - 1.
+    pads_in = ((dh - 1, dh - 1), (dw - 1, dw - 1))
+    xbuf = xp.empty((chunks[0][1], h + 2 * dh - 2, wd + 2 * dw - 2, c), dtype=x.dtype)
+    # (C, O, KH, KW) -> (taps_i*taps_j*C, O) per phase: its kernel taps, in the columns' order
+    kernels = [
+        xp.reshape(xp.stack([w[:, :, i, j] for i in ti for j in tj]), (len(ti) * len(tj) * c, o))
+        for _, _, ti, tj, *_ in phases
+    ]
+    for lo, hi in chunks:
+        xpad = _nhwc_padded(x[lo:hi, ...], pads_in, xbuf)  # (n, C, H, W) -> (n, H+2dh-2, W+2dw-2, C)
+        for (a, e, taps_i, taps_j, p0, p1, q0, q1), wp in zip(phases, kernels):
+            ph, pw, nt = p1 - p0, q1 - q0, len(taps_i) * len(taps_j)
+            cols = xp.reshape(buf[: (hi - lo) * ph * pw * nt * c], (hi - lo, ph, pw, nt, c))
+
+            # tap (di, dj) of phase pixel (p, q) reads padded pixel (p - di + dh - 1, q - dj + dw - 1)
+            first = (p0 + dh - 1, q0 + dw - 1)
+            gather = functools.partial(_gather_taps, cols=cols, xpad=xpad, first=first, taps=(len(taps_i), len(taps_j)))
+            B.split_batch(hi - lo, gather, work=cols.size)
+            z = xp.reshape(cols, ((hi - lo) * ph * pw, nt * c)) @ wp  # (n*P*Q, taps*C) @ (taps*C, O)
+            r0, c0 = sh * p0 + a - t, sw * q0 + e - l  # where the phase's first pixel lands in y
+            rows, cols_ = slice(r0, r0 + sh * (ph - 1) + 1, sh), slice(c0, c0 + sw * (pw - 1) + 1, sw)
+            y[lo:hi, rows, cols_, :] = xp.reshape(z, (hi - lo, ph, pw, o))  # every sh-th row and sw-th column
+    return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
 
 
 def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> Any:
