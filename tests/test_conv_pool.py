@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import T, covers, host
+from conftest import T, arr, covers, host
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -529,3 +529,38 @@ def test_chunked_conv_second_order(monkeypatch):
     x, w = T(rng.standard_normal((3, 2, 5, 5))), T(rng.standard_normal((2, 2, 3, 3)))
     wt = T(rng.standard_normal((2, 1, 3, 3)))
     gc(lambda x, w, wt: F.conv_transpose2d(F.conv2d(x, w, stride=2, padding=1), wt, stride=2), [x, w, wt], order=2)
+
+
+def _transposed_conv_by_definition(x: np.ndarray, w: np.ndarray, stride, pads) -> np.ndarray:
+    """Every input pixel adds x[n, c] * w[c, o] into its KHxKW window of the full output, then
+    the pads are cropped: the textbook definition, in float64 NumPy."""
+    n, _, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    (sh, sw), ((t, b), (l, r)) = stride, pads
+    full = np.zeros((n, o, (h - 1) * sh + kh, (wd - 1) * sw + kw))
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i : i + sh * (h - 1) + 1 : sh, j : j + sw * (wd - 1) + 1 : sw] += np.einsum(
+                "nchw,co->nohw", x, w[:, :, i, j]
+            )
+    return full[:, :, t : full.shape[2] - b, l : full.shape[3] - r]
+
+
+@given(data=st.data())
+def test_transposed_conv_phases_match_the_definition(data):
+    """The sub-pixel path (stride*stride phases, uneven tap counts when the kernel is not a
+    multiple of the stride, rectangular strides, asymmetric pads, a batch split into chunks)
+    against the definition of a transposed convolution."""
+    from minigan.functions import conv
+
+    rng = rng_of(data)
+    n, c, o = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 3))
+    kh, kw = data.draw(st.integers(sh, 5)), data.draw(st.integers(sw, 5))
+    h, wd = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    pads = tuple((data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))) for k in (kh, kw))
+    assume((h - 1) * sh + kh - sum(pads[0]) >= 1 and (wd - 1) * sw + kw - sum(pads[1]) >= 1)
+    x, w = rng.standard_normal((n, c, h, wd)), rng.standard_normal((c, o, kh, kw))
+    expected = _transposed_conv_by_definition(x, w, (sh, sw), pads)
+    got = host(conv._conv_transpose2d_phases(arr(x), arr(w), (sh, sw), pads))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

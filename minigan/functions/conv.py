@@ -299,7 +299,10 @@ def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads)
         wf = xp.permute_dims(xp.flip(w, axis=(2, 3)), (1, 0, 2, 3))  # (C, O, KH, KW) -> (O, C, KH, KW)
         conv_pads = ((kh - 1 - t, kh - 1 - b), (kw - 1 - l, kw - 1 - r))
         return _conv2d_array(xd, wf, (1, 1), conv_pads)
-    if (sh > 1 or sw > 1) and kh >= sh and kw >= sw and min(t, b, l, r) >= 0:
+    if (sh > 1 or sw > 1) and kh >= sh and kw >= sw and min(t, b, l, r) >= 0 and c <= o:
+        # Phases: per input pixel they copy KH*KW*C numbers where the output side below writes
+        # KH*KW*O and adds them back with strides, so they pay when C <= O (a 128 -> 1 layer
+        # stays on the output side, whose buffer is then 128x smaller).
         return _conv_transpose2d_phases(x, w, stride, pads)
     # Output side: each input pixel's contribution to its KHxKW window, added into place.
     x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
@@ -349,7 +352,8 @@ def _conv_transpose2d_phases(x: Any, w: Any, stride: tuple[int, int], pads: Pads
     are strided read-modify-writes over KH*KW times the output, which NumPy does 10x slower
     than contiguous adds, and the multiply's inner dimension is only C. This does the same
     multiply-adds with no scatter; output pixels cropped by the padding are never computed.
-    Needs pads >= 0 and a kernel at least as large as the stride (callers check).
+    Needs pads >= 0 and a kernel at least as large as the stride (the caller checks, and
+    picks this for C <= O only).
     """
     xp = B.xp()
     n, c, h, wd = x.shape
