@@ -198,10 +198,8 @@ def asarray(data: Any, dtype: Any = None) -> Any:
     dtype unless ``dtype`` says otherwise.
     """
     ns = _active.xp
-    if isinstance(dtype, str):
-        dtype = getattr(ns, dtype)
-    if dtype is None and _is_float_host(data):
-        dtype = float_dtype()
+    if dtype is not None or _is_float_host(data):
+        dtype = _dtype_of(dtype)  # a name -> the namespace's dtype; None -> the default float
     if _active.name == "strict" and isinstance(data, (np.ndarray, np.generic)):
         # array_api_strict takes NumPy input through the buffer protocol only, which needs
         # C order. (Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).)

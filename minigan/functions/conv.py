@@ -34,6 +34,7 @@ Read next: ``minigan/functions/pooling.py``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from minigan import backend as B
@@ -187,6 +188,26 @@ def _im2col(xpad: Any, kh: int, kw: int, stride: tuple[int, int], out: Any) -> A
     return xp.reshape(out, (n * oh * ow, kh * kw * c))  # (n, OH, OW, KH*KW, C) -> (n*OH*OW, KH*KW*C): a view
 
 
+def _im2col_chunks(
+    x: Any, pads: Pads, k: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]
+) -> Iterator[tuple[int, int, Any]]:
+    """Yield ``(lo, hi, cols)``: the im2col (n*OH*OW, KH*KW*C) of images lo..hi-1 of x (N, C, H, W).
+
+    The batch goes a chunk at a time (_batch_chunks) through two buffers made once and reused:
+    the chunk's padded NHWC images and its columns. So ``cols`` is valid only until the next
+    chunk is yielded; the caller multiplies it at once.
+    """
+    xp = B.xp()
+    n, c, h, w = x.shape
+    (kh, kw), (oh, ow), ((t, b), (l, r)) = k, out_hw, pads
+    chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
+    buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)
+    xbuf = xp.empty((chunks[0][1], h + t + b, w + l + r, c), dtype=x.dtype)
+    for lo, hi in chunks:
+        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
+        yield lo, hi, _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])
+
+
 def _add_windows(out: Any, first: int, cols: Any, kh: int, kw: int, stride: tuple[int, int]) -> None:
     """Add every row of ``cols`` into the window it came from (the adjoint of _im2col), in place.
 
@@ -249,12 +270,7 @@ def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
     y = xp.empty((n, oh, ow, o), dtype=x.dtype)
     if oh * ow * c <= ph * pw * o:  # input side: im2col, then (n*OH*OW, KH*KW*C) @ (KH*KW*C, O)
         wt = xp.matrix_transpose(_weight_matrix(w))  # (O, KH*KW*C) -> (KH*KW*C, O)
-        chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
-        buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
-        xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
-        for lo, hi in chunks:
-            xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
-            cols = _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+        for lo, hi, cols in _im2col_chunks(x, pads, (kh, kw), stride, (oh, ow)):  # (n*OH*OW, KH*KW*C)
             y[lo:hi, ...] = xp.reshape(cols @ wt, (hi - lo, oh, ow, o))  # (n*OH*OW, O) -> (n, OH, OW, O)
         return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
     # Output side: every padded pixel times every tap, then gather each output's taps.
@@ -410,12 +426,7 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
     g = xp.permute_dims(gy, (0, 2, 3, 1))  # (N, O, OH, OW) -> (N, OH, OW, O)
     gw = None  # the sum over chunks of each chunk's (O, KH*KW*C) or (KH*KW*O, C) product
     if oh * ow * c <= ph * pw * o:  # input side: (O, n*OH*OW) @ im2col(x)
-        chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
-        buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)  # reused by every chunk
-        xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
-        for lo, hi in chunks:
-            xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
-            cols = _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])  # (n*OH*OW, KH*KW*C)
+        for lo, hi, cols in _im2col_chunks(x, pads, (kh, kw), stride, (oh, ow)):  # (n*OH*OW, KH*KW*C)
             g2 = xp.reshape(g[lo:hi, ...], ((hi - lo) * oh * ow, o))  # (n, OH, OW, O) -> (n*OH*OW, O)
             part = xp.matrix_transpose(g2) @ cols  # (O, KH*KW*C)
             if gw is None:
