@@ -134,10 +134,10 @@ def _check_finite(f: Function, array: Any, where: str, layer: str | None) -> Non
     if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
         return
     finite = xp.isfinite(array)
-    if bool(xp.all(finite)):
+    if bool(B.to_host(xp.all(finite))):  # a read-back per operation: why anomaly mode is for debugging
         return
-    n_nan = int(xp.sum(xp.astype(xp.isnan(array), xp.int64)))
-    n_bad = int(xp.sum(xp.astype(~finite, xp.int64)))
+    n_nan = int(B.to_host(xp.sum(xp.astype(xp.isnan(array), xp.int64))))
+    n_bad = int(B.to_host(xp.sum(xp.astype(~finite, xp.int64))))
     what = f"{n_nan} NaN and {n_bad - n_nan} Inf values" if n_nan else f"{n_bad} Inf values"
     op = f"{type(f).__name__}.{where}"
     if _backward_of is not None and _backward_of is not f:  # an operation inside another one's backward
@@ -198,8 +198,10 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif not hasattr(data, "__array_namespace__"):
-            data = B.asarray(data)  # lists, Python/NumPy scalars, host arrays
+        elif not B.is_any_array(data):
+            data = B.to_device(data)  # lists, Python/NumPy scalars
+        # An array of any backend is kept as it is: moving it is the caller's explicit choice
+        # (minigan.tensor(host_data), B.to_device, module.to(name)), never a side effect.
         self.data = data
         self.grad: Tensor | None = None
         self.requires_grad = requires_grad
@@ -236,18 +238,18 @@ class Tensor:
     def __repr__(self) -> str:
         extra = ", requires_grad=True" if self.requires_grad else ""
         name = f", name={self.name!r}" if self.name else ""
-        return f"Tensor({B.to_numpy(self.data)!r}{extra}{name})"
+        return f"Tensor({B.to_host(self.data)!r}{extra}{name})"
 
     # -- conversions -----------------------------------------------------------
     def numpy(self) -> Any:
-        """A host NumPy copy of the data (moves it off the GPU if needed)."""
-        return B.to_numpy(self.data)
+        """The data as a host NumPy array (copied off the GPU if needed: a sync there)."""
+        return B.to_host(self.data)
 
     def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number (a host transfer: a sync on a GPU)."""
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return B.to_numpy(self.data).reshape(-1)[0].item()
+        return B.to_host(self.data).reshape(-1)[0].item()
 
     def detach(self) -> Tensor:
         """A tensor that shares the data but is cut out of the graph.
@@ -334,7 +336,7 @@ class Function:
         if mixed:
             _check_backends(inputs)  # tensors of two array types: say which backends meet
         y = self.forward(*arrays)
-        if not hasattr(y, "__array_namespace__") or y.ndim == 0:
+        if not B.is_array(y):
             y = B.xp().asarray(y)  # NumPy reductions return scalars; keep 0-d arrays
         if _anomaly_enabled:
             self.layer = current_layer()  # named again if the backward of this operation blows up

@@ -4,21 +4,28 @@ minigan computes on whatever *array namespace* is active:
 
 - ``"numpy"``  : NumPy on the CPU (the default);
 - ``"cupy"``   : CuPy on an NVIDIA GPU (``pip install minigan[gpu]``);
-- ``"strict"`` : ``array_api_strict``, a CPU namespace that has only the array API
-  standard: no NumPy-only functions or keywords, no mixing with NumPy arrays in
-  its operations, no flat indexing, no implicit dtype promotion across kinds.
-  The test-suite runs on it so that op code is proven to use nothing a CuPy
-  array lacks. (It does not refuse everything a GPU array refuses: NumPy can
-  still read a strict array with ``np.asarray``, where CuPy demands an explicit
-  ``to_numpy``.)
+- ``"strict"`` : ``array_api_strict`` standing in for a GPU: a CPU namespace that has
+  only the array API standard (no NumPy-only functions or keywords, no flat
+  indexing, no implicit promotion across kinds), with every array placed on an
+  emulated accelerator (its ``"device1"``). Like a CuPy array, such an array
+  refuses ``numpy.asarray``, refuses to meet a host array in an operation, and
+  reaches the host only through :func:`to_host`. The test-suite runs on it, so
+  code that passes there uses nothing a CuPy array lacks and converts nothing
+  implicitly.
 
 This is the only module in the package that imports an array library. Op code
 asks for the namespace with :func:`xp` and uses only functions of the Python
 array API standard, so the same code runs on all three.
 
-Everything the namespaces do *not* share lives here too: moving data to the
-host (:func:`to_numpy`), building arrays from host data (:func:`asarray`),
-seeded random numbers (:class:`Generator`) and the default float dtype.
+Everything the namespaces do *not* share lives here too:
+
+- the two doors between host and device: :func:`to_host` (device -> NumPy) and
+  :func:`to_device` (host data -> the active backend). Nothing else in the
+  package converts, and both are counted (:func:`transfer_counts`), so a test
+  can prove that a training step never waits for the GPU;
+- :func:`is_array`: is this an array of the active backend (by its type);
+- seeded random numbers drawn on the device (:class:`Generator`);
+- the default float dtype.
 
 Read next: ``minigan/autograd.py`` (the Tensor and the backward pass).
 """
@@ -39,14 +46,21 @@ __all__ = [
     "BackendError",
     "Generator",
     "asarray",
+    "copy",
+    "count_transfers",
     "default_dtype",
     "float_dtype",
     "get_backend",
     "host_np",
+    "is_any_array",
+    "is_array",
     "py_scalar",
     "set_backend",
     "set_default_dtype",
+    "to_device",
+    "to_host",
     "to_numpy",
+    "transfer_counts",
     "use_backend",
     "xp",
 ]
@@ -58,6 +72,12 @@ BACKEND_NAMES = ("numpy", "cupy", "strict")
 #: :func:`xp` instead so that it runs on every backend.
 host_np = np
 
+#: What to install for the GPU, and what to do without one (one line, for every error about it).
+GPU_HINT = (
+    "pip install 'minigan[gpu]' (CUDA 12) or 'minigan[gpu-cuda13]' (CUDA 13); "
+    "without an NVIDIA GPU use the CPU: --backend numpy on the command line, set_backend('numpy') in Python"
+)
+
 
 class BackendError(RuntimeError):
     """Raised when a backend cannot be selected (unknown name, no GPU, ...)."""
@@ -65,24 +85,72 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class Backend:
-    """An array namespace plus its name.
+    """An array namespace plus what the rest of the package needs to know about it.
 
     Attributes:
         name: ``"numpy"``, ``"cupy"`` or ``"strict"``.
-        xp: the array namespace module (``numpy``, ``cupy`` or ``array_api_strict``).
+        xp: the array namespace (``numpy``, ``cupy``, or array_api_strict on its emulated device).
+        array_type: the class of its arrays: how :func:`is_array` recognises them.
+        on_host: True when its arrays live in host memory (NumPy). False for a GPU (CuPy) and
+            for the strict backend, which emulates one: code may then not read values back
+            without :func:`to_host`, and work that only pays on a CPU (thread splits, small
+            cache-sized buffers) is skipped.
     """
 
     name: str
     xp: ModuleType
+    array_type: type
+    on_host: bool
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 
 
+# ----------------------------------------------------------------------------
+# The strict backend: the array API standard on an emulated accelerator
+# ----------------------------------------------------------------------------
+#: The array API's functions that make a new array from nothing but sizes or host data.
+#: On the emulated accelerator they place it there, as CuPy does on the current GPU.
+_CREATION_FUNCTIONS = ("arange", "asarray", "empty", "eye", "full", "linspace", "ones", "zeros")
+
+
+class _EmulatedDevice(ModuleType):
+    """array_api_strict whose new arrays live on its non-CPU device ``"device1"``.
+
+    An array on that device behaves as a CuPy array does towards NumPy: ``numpy.asarray``
+    raises, an operation that mixes it with an array on the CPU raises, and only
+    :func:`to_host` brings it back. Functions that take an input array (``zeros_like``,
+    ``sum``, ...) keep the input's device, so only the creation functions need wrapping;
+    everything else is array_api_strict itself.
+    """
+
+    def __init__(self, strict: ModuleType) -> None:
+        super().__init__("minigan.backend.strict", "array_api_strict on an emulated accelerator")
+        self._strict = strict
+        self.device = strict.Device("device1")
+        for name in _CREATION_FUNCTIONS:
+            setattr(self, name, self._placed(getattr(strict, name)))
+
+    def _placed(self, make: Callable[..., Any]) -> Callable[..., Any]:
+        device = self.device
+
+        def on_device(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("device") is None:
+                kwargs["device"] = device
+            return make(*args, **kwargs)
+
+        on_device.__name__ = on_device.__qualname__ = make.__name__
+        on_device.__doc__ = make.__doc__
+        return on_device
+
+    def __getattr__(self, name: str) -> Any:  # everything else: array_api_strict itself
+        return getattr(self._strict, name)
+
+
 def _load(name: str) -> Backend:
-    """Import the namespace for ``name``; raise a BackendError naming the cause."""
+    """Import the namespace for ``name``; raise a one-line BackendError naming the cause and the fix."""
     if name == "numpy":
-        return Backend("numpy", np)
+        return Backend("numpy", np, np.ndarray, on_host=True)
     if name == "strict":
         try:
             import array_api_strict
@@ -90,28 +158,39 @@ def _load(name: str) -> Backend:
             raise BackendError(
                 "backend 'strict' needs the array-api-strict package: pip install 'minigan[test]'"
             ) from e
-        return Backend("strict", array_api_strict)
+        ns = _EmulatedDevice(array_api_strict)
+        return Backend("strict", ns, type(array_api_strict.asarray(0.0)), on_host=False)
     if name == "cupy":
         try:
             import cupy
         except ImportError as e:
-            raise BackendError(
-                "backend 'cupy' needs CuPy, which is not installed: "
-                "pip install 'minigan[gpu]' (needs an NVIDIA GPU with CUDA 12)"
-            ) from e
+            raise BackendError(f"backend 'cupy' needs CuPy, which is not installed: {GPU_HINT}") from e
         except Exception as e:  # installed but broken, e.g. CUDA libraries missing
-            raise BackendError(f"backend 'cupy': CuPy is installed but failed to import ({e!r})") from e
+            raise BackendError(f"backend 'cupy': CuPy is installed but failed to import ({e!r}); {GPU_HINT}") from e
+        found = getattr(cupy, "__version__", "")
+        version = tuple(int(p) for p in found.split(".")[:2] if p.isdigit())
+        if found and version < CUPY_MIN_VERSION:
+            floor = ".".join(map(str, CUPY_MIN_VERSION))
+            raise BackendError(
+                f"backend 'cupy' needs CuPy >= {floor} (array API functions such as matrix_transpose and "
+                f"isdtype), found {found}: pip install -U 'minigan[gpu]'"
+            )
         try:
             n_gpus = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken
+            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise BackendError(
-                f"backend 'cupy': CuPy is installed but no CUDA GPU is usable ({e}). "
-                "Use set_backend('numpy') on a machine without a GPU."
+                f"backend 'cupy': CuPy is installed but no CUDA GPU is usable ({message}); {GPU_HINT}"
             ) from e
         if n_gpus == 0:
-            raise BackendError("backend 'cupy': CuPy found no CUDA GPU on this machine.")
-        return Backend("cupy", cupy)
+            raise BackendError(f"backend 'cupy': CuPy found no CUDA GPU on this machine; {GPU_HINT}")
+        return Backend("cupy", cupy, cupy.ndarray, on_host=False)
     raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+
+
+#: The oldest CuPy with every namespace function the op code calls (``matrix_transpose``,
+#: ``isdtype``, ``permute_dims``, ``astype``, ``concat``). setup.cfg's gpu extras say the same.
+CUPY_MIN_VERSION = (14, 1)
 
 
 def _initial_backend() -> Backend:
@@ -120,19 +199,24 @@ def _initial_backend() -> Backend:
 
 
 # The active backend and default float dtype. Changed only through
-# set_backend/use_backend and set_default_dtype/default_dtype below.
-_active: Backend = _initial_backend()
+# set_backend/use_backend and set_default_dtype/default_dtype below. The backend named by
+# $MINIGAN_BACKEND is loaded on first use, not at import, so that `import minigan` (and so the
+# command line, which reports it in one line) works even when that backend cannot be loaded.
+_active: Backend | None = None
 _float_name: str = "float32"
 
 
 def get_backend() -> Backend:
     """Return the active :class:`Backend`."""
+    global _active
+    if _active is None:
+        _active = _initial_backend()
     return _active
 
 
 def xp() -> ModuleType:
     """Return the active array namespace (what op code calls functions on)."""
-    return _active.xp
+    return (_active or get_backend()).xp
 
 
 def set_backend(name: str) -> Backend:
@@ -162,12 +246,12 @@ def _dtype_of(dtype: Any) -> Any:
     """A dtype of the active namespace from a dtype, a name such as ``"float64"``, or None (the default float)."""
     if dtype is None:
         return float_dtype()
-    return getattr(_active.xp, dtype) if isinstance(dtype, str) else dtype
+    return getattr(xp(), dtype) if isinstance(dtype, str) else dtype
 
 
 def float_dtype() -> Any:
     """The default float dtype of the active namespace (float32 unless changed)."""
-    return getattr(_active.xp, _float_name)
+    return getattr(xp(), _float_name)
 
 
 def set_default_dtype(name: str) -> None:
@@ -190,21 +274,111 @@ def default_dtype(name: str) -> Iterator[None]:
         _float_name = previous
 
 
-def asarray(data: Any, dtype: Any = None) -> Any:
-    """Build an array of the active namespace from host data (lists, NumPy arrays, scalars).
+# ----------------------------------------------------------------------------
+# Host <-> device: the only two doors, both counted
+# ----------------------------------------------------------------------------
+# Every crossing is counted, so that a test can show that a training step never waits for
+# the GPU: on CuPy, reading a value back (a loss for a progress bar, say) blocks the Python
+# thread until every queued kernel has run, and the GPU then idles while Python prepares the
+# next step. Diagnostic state only: nothing in the package reads these numbers.
+_transfers = {"to_host": 0, "to_device": 0}
 
-    ``dtype`` may be a dtype of the active namespace or a name such as
-    ``"float32"``. Python floats and float NumPy arrays become the default float
-    dtype unless ``dtype`` says otherwise.
+
+def transfer_counts() -> dict[str, int]:
+    """How many times :func:`to_host` and :func:`to_device` have moved data, since the process started.
+
+    ``{"to_host": n, "to_device": m}``. Every call on an array of the active backend counts,
+    on NumPy too (where nothing moves), so the same code gives the same counts on every
+    backend. Use :func:`count_transfers` to count inside a block.
     """
-    ns = _active.xp
+    return dict(_transfers)
+
+
+class TransferCount:
+    """Transfers counted inside a :func:`count_transfers` block (``to_host``, ``to_device``)."""
+
+    def __init__(self) -> None:
+        self._start = transfer_counts()
+        self._end: dict[str, int] | None = None
+
+    def _now(self) -> dict[str, int]:
+        return self._end if self._end is not None else transfer_counts()
+
+    @property
+    def to_host(self) -> int:
+        return self._now()["to_host"] - self._start["to_host"]
+
+    @property
+    def to_device(self) -> int:
+        return self._now()["to_device"] - self._start["to_device"]
+
+    def __repr__(self) -> str:
+        return f"TransferCount(to_host={self.to_host}, to_device={self.to_device})"
+
+
+@contextlib.contextmanager
+def count_transfers() -> Iterator[TransferCount]:
+    """Count host <-> device transfers inside a ``with`` block::
+
+    with B.count_transfers() as moved:
+        trainer.train_step()
+    assert moved.to_host == 0
+    """
+    counter = TransferCount()
+    try:
+        yield counter
+    finally:
+        counter._end = transfer_counts()
+
+
+def is_array(x: Any) -> bool:
+    """True when ``x`` is an array of the active backend (recognised by its class).
+
+    Not by duck typing: a CuPy array has no ``__array_namespace__``, and its ``.data`` is a
+    device pointer, so attribute tests mistake arrays for tensors and back.
+    """
+    return isinstance(x, (_active or get_backend()).array_type)
+
+
+def is_any_array(x: Any) -> bool:
+    """True for an array of any backend, active or not (NumPy, CuPy, array-api-strict); False for
+    Python numbers, lists and NumPy scalars."""
+    return isinstance(x, np.ndarray) or _namespace_or_none(x) in ("cupy", "strict") and hasattr(x, "shape")
+
+
+def _host_data(data: Any) -> bool:
+    return isinstance(data, (np.ndarray, np.generic, list, tuple, int, float, bool, complex))
+
+
+def to_device(data: Any, dtype: Any = None) -> Any:
+    """Build an array of the active backend from host data (a NumPy array, a list, a Python number).
+
+    The one door from the host to the device. ``dtype`` may be a dtype of the active
+    namespace or a name such as ``"float32"``; float host data becomes the default float
+    dtype unless ``dtype`` says otherwise, integers stay integers. An array that already
+    belongs to the active backend is only cast (when ``dtype`` asks), not moved.
+    """
+    backend = _active or get_backend()
+    ns = backend.xp
+    if isinstance(data, backend.array_type) and not backend.on_host:
+        return data if dtype is None else ns.astype(data, _dtype_of(dtype))  # already there
+    if not _host_data(data):
+        raise TypeError(
+            f"to_device takes host data (a NumPy array, a list, a number), not {type(data).__module__}."
+            f"{type(data).__name__}; an array of another backend goes through to_host first"
+        )
     if dtype is not None or _is_float_host(data):
         dtype = _dtype_of(dtype)  # a name -> the namespace's dtype; None -> the default float
-    if _active.name == "strict" and isinstance(data, (np.ndarray, np.generic)):
+    if backend.name == "strict" and isinstance(data, (np.ndarray, np.generic)):
         # array_api_strict takes NumPy input through the buffer protocol only, which needs
         # C order. (Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).)
         data = np.asarray(data, order="C")
+    _transfers["to_device"] += 1
     return ns.asarray(data, dtype=dtype)
+
+
+#: The older name of :func:`to_device`, used throughout the op code: "an array from host data".
+asarray = to_device
 
 
 def _is_float_host(data: Any) -> bool:
@@ -217,15 +391,51 @@ def _is_float_host(data: Any) -> bool:
     return False
 
 
-def to_numpy(array: Any) -> np.ndarray:
-    """Copy ``array`` (of any backend, or a Tensor) to a host NumPy array."""
-    if not hasattr(array, "__array_namespace__") and hasattr(array, "data"):
-        array = array.data  # a Tensor. (Arrays have a `.data` too: CuPy's is a device pointer.)
+def to_host(array: Any) -> np.ndarray:
+    """Copy an array of any backend to a host NumPy array: the one door from the device to the host.
+
+    On CuPy this waits for the GPU to finish the work queued so far (a sync): training code
+    calls it once per logging interval, not once per step. A NumPy array is returned as it
+    is (no copy). Counted by :func:`transfer_counts`.
+    """
+    backend = _active or get_backend()
+    if isinstance(array, backend.array_type):
+        _transfers["to_host"] += 1
     if isinstance(array, np.ndarray):
         return array
-    if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__"):
-        return array.get()  # CuPy: device -> host
-    return np.asarray(array)
+    if isinstance(array, np.generic):
+        return np.asarray(array)
+    kind = _namespace_or_none(array)
+    if kind == "cupy":
+        return array.get()  # device -> host (cupy.asnumpy does the same)
+    if kind == "strict":
+        import array_api_strict
+
+        return np.asarray(array.to_device(array_api_strict.Device("CPU_DEVICE")))
+    raise TypeError(
+        f"to_host takes an array (NumPy, CuPy or array-api-strict), not {type(array).__module__}."
+        f"{type(array).__name__}; for a Tensor use tensor.numpy() or minigan.to_numpy(tensor)"
+    )
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host NumPy copy of an array of any backend, or of a Tensor's data (``minigan.to_numpy``).
+
+    The friendly front of :func:`to_host` for user code: it also accepts a Tensor (anything
+    with an array in ``.data``), and Python numbers and lists.
+    """
+    if _namespace_or_none(x) is None and not isinstance(x, (np.ndarray, np.generic)):
+        data = getattr(x, "data", None)
+        if data is not None and (_namespace_or_none(data) is not None or isinstance(data, np.ndarray)):
+            x = data  # a Tensor (a CuPy array's own .data is a device pointer: checked above)
+        elif isinstance(x, (list, tuple, int, float, bool, complex)):
+            return np.asarray(x)
+    return to_host(x)
+
+
+def copy(array: Any) -> Any:
+    """A copy of ``array`` on its own device (no transfer): ``astype`` to its own dtype copies."""
+    return xp().astype(array, array.dtype, copy=True)
 
 
 def py_scalar(value: Any) -> Any:
@@ -250,13 +460,13 @@ def maximum_into(a: Any, b: Any) -> Any:
     a temporary reuses it. ``a`` must be an array the caller made and nobody else holds.
     The array API has no ``out=``, so the strict backend returns a new array.
     """
-    if _active.name == "strict" or not getattr(a, "ndim", 0):  # (NumPy makes 0-d results scalars)
-        return _active.xp.maximum(a, b)
-    return _active.xp.maximum(a, b, out=a)
+    backend = _active or get_backend()
+    if backend.name == "strict" or not getattr(a, "ndim", 0):  # (NumPy makes 0-d results scalars)
+        return backend.xp.maximum(a, b)
+    return backend.xp.maximum(a, b, out=a)
 
 
-def namespace_of(array: Any) -> str:
-    """Name of the backend an array belongs to (``"numpy"``, ``"cupy"``, ``"strict"``)."""
+def _namespace_or_none(array: Any) -> str | None:
     module = type(array).__module__
     if module.startswith("numpy"):
         return "numpy"
@@ -264,15 +474,37 @@ def namespace_of(array: Any) -> str:
         return "cupy"
     if module.startswith("array_api_strict"):
         return "strict"
-    raise TypeError(f"not an array of a known backend: {type(array).__name__}")
+    return None
 
 
+def namespace_of(array: Any) -> str:
+    """Name of the backend an array belongs to (``"numpy"``, ``"cupy"``, ``"strict"``)."""
+    name = _namespace_or_none(array)
+    if name is None:
+        raise TypeError(f"not an array of a known backend: {type(array).__name__}")
+    return name
+
+
+# ----------------------------------------------------------------------------
+# Random numbers, drawn on the device
+# ----------------------------------------------------------------------------
 class Generator:
-    """A seeded random number generator that produces arrays on the active backend.
+    """A seeded random number generator whose draws land on the active backend's device.
 
-    Numbers are drawn on the host with NumPy's PCG64 and then moved to the
-    backend, so a given seed gives bit-identical parameters on NumPy, CuPy and
-    the strict backend (a model is reproducible whatever device it runs on).
+    One seed rules everything: the generator holds a NumPy PCG64 stream on the host, seeded
+    with ``seed``, and its state is all a checkpoint needs (:meth:`get_state`).
+
+    - On NumPy the draws come from that stream directly.
+    - On CuPy each draw takes one 64-bit key from the stream and has cuRAND's Philox
+      generator, seeded with that key, fill the array on the GPU: nothing crosses the bus,
+      and the same seed and state give the same numbers on every run (not the same numbers
+      as NumPy: another algorithm).
+    - The strict backend has no random functions of its own; there the host stream's numbers
+      are placed on the emulated device without being counted as a transfer, standing in
+      for a device generator (and so equal to NumPy's, which the tests rely on).
+
+    Initial weights are the exception: :meth:`host_normal` / :meth:`host_uniform` draw on the
+    host, so that a seed gives bit-identical initial parameters on every backend.
 
     Example::
 
@@ -283,43 +515,89 @@ class Generator:
     def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
+        self._curand: Any = None  # a cupy.random.RandomState (Philox), made on the first CuPy draw
+
+    # -- where the numbers are made ---------------------------------------------
+    def _device(self) -> Any:
+        """cuRAND's Philox generator keyed by the next 64-bit word of the host stream (CuPy only)."""
+        if self._curand is None:
+            import cupy
+
+            philox = cupy.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+            self._curand = cupy.random.RandomState(0, method=philox)
+        # Seeding Philox sets a key and a zero counter: host-side calls, no sync, no copy.
+        self._curand.seed(int(self._rng.integers(0, 2**63, dtype=np.int64)))
+        return self._curand
+
+    @staticmethod
+    def _place(host: np.ndarray, dtype: Any) -> Any:
+        """Numbers drawn on the host, put on a host-resident or emulated device without counting."""
+        backend = _active or get_backend()
+        if backend.name == "strict":
+            host = np.asarray(host, order="C")
+        return backend.xp.asarray(host, dtype=_dtype_of(dtype))
 
     # -- draws ---------------------------------------------------------------
     def normal(self, shape: tuple[int, ...], mean: float = 0.0, std: float = 1.0, dtype: Any = None) -> Any:
         """Normal(mean, std) samples of ``shape``."""
-        host = self._rng.standard_normal(shape, dtype=np.float64) * std + mean
-        return asarray(host, dtype=dtype or float_dtype())
+        mean, std = py_scalar(mean), py_scalar(std)
+        if get_backend().name == "cupy":
+            z = self._device().standard_normal(shape, dtype=_dtype_of(dtype))
+            return z * std + mean if (std, mean) != (1.0, 0.0) else z
+        return self._place(self.host_normal(shape, mean, std), dtype)
 
     def uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0, dtype: Any = None) -> Any:
         """Uniform[low, high) samples of ``shape``."""
-        host = self._rng.uniform(low, high, size=shape)
-        return asarray(host, dtype=dtype or float_dtype())
+        low, high = py_scalar(low), py_scalar(high)
+        if get_backend().name == "cupy":
+            u = self._device().random_sample(shape, dtype=_dtype_of(dtype))
+            return u * (high - low) + low if (low, high) != (0.0, 1.0) else u
+        return self._place(self.host_uniform(shape, low, high), dtype)
 
     def bernoulli(self, shape: tuple[int, ...], p: float, dtype: Any = None, value: float = 1.0) -> Any:
         """Samples that are ``value`` with probability ``p`` and 0 otherwise, as floats ready to multiply
         (dropout passes ``value = 1 / (1 - p)``, so its mask comes out scaled).
 
         The uniforms behind them are float32: half the random bits and memory of float64 ones,
-        and a resolution of 2^-24 in ``p``. Only the 0/1 decisions cross to the backend (one
-        byte each); the cast and the scaling happen there, in the requested dtype.
+        and a resolution of 2^-24 in ``p``. The cast and the scaling happen on the device, in
+        the requested dtype.
         """
-        keep = asarray(self._rng.random(shape, dtype=np.float32) < p)
-        mask = _active.xp.astype(keep, _dtype_of(dtype))
+        ns = xp()
+        if get_backend().name == "cupy":
+            keep = self._device().random_sample(shape, dtype=np.float32) < py_scalar(p)
+        else:
+            keep = self._place(self._rng.random(shape, dtype=np.float32) < p, "bool")
+        mask = ns.astype(keep, _dtype_of(dtype))
         if value != 1.0:
             mask *= py_scalar(value)
         return mask
 
     def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
         """Integers in [low, high) of ``shape`` (int64)."""
-        return asarray(self._rng.integers(low, high, size=shape, dtype=np.int64))
+        if get_backend().name == "cupy":
+            # floor(u * n) of a float64 uniform: a kernel with no host round trip (cupy's randint
+            # checks its bounds on the device and reads the answer back).
+            u = self._device().random_sample(shape, dtype=np.float64)
+            n = xp().astype(u * (high - low), np.int64)
+            return xp().minimum(n, high - low - 1) + low  # (u * n rounds up to n once in 2^53 draws)
+        return self._place(self._rng.integers(low, high, size=shape, dtype=np.int64), "int64")
 
     def permutation(self, n: int) -> Any:
         """A random permutation of ``0..n-1`` as a host integer array (for batching)."""
         return self._rng.permutation(n)
 
+    # -- host draws (initial weights, data synthesis) ----------------------------
+    def host_normal(self, shape: tuple[int, ...], mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+        """Normal(mean, std) samples as a float64 NumPy array, from the host stream (any backend)."""
+        return self._rng.standard_normal(shape, dtype=np.float64) * std + mean
+
+    def host_uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        """Uniform[low, high) samples as a float64 NumPy array, from the host stream (any backend)."""
+        return self._rng.uniform(low, high, size=shape)
+
     # -- state (for checkpoints) ------------------------------------------------
     def get_state(self) -> dict:
-        """The generator's state as a JSON-serialisable dict."""
+        """The generator's state as a JSON-serialisable dict (the host stream's: it keys the device draws too)."""
         return self._rng.bit_generator.state
 
     def set_state(self, state: dict) -> None:
@@ -369,7 +647,7 @@ def column_buffer_bytes() -> int:
     cache. On the GPU, 1 GiB: CuPy's memory pool already reuses blocks, and a GPU wants one
     large multiply rather than many small ones.
     """
-    return 1 << 30 if _active.name == "cupy" else COLUMN_BUFFER_BYTES
+    return COLUMN_BUFFER_BYTES if get_backend().on_host else 1 << 30
 
 
 def split_batch(n: int, fn: Callable[[int, int], None], work: int) -> None:
@@ -385,7 +663,7 @@ def split_batch(n: int, fn: Callable[[int, int], None], work: int) -> None:
     (:data:`NUM_THREADS`) and ``work`` (elements moved) is large enough to pay for the threads.
     """
     threads = min(NUM_THREADS, n)
-    if _active.name != "numpy" or threads < 2 or work < _MIN_PARALLEL_WORK:
+    if not get_backend().on_host or threads < 2 or work < _MIN_PARALLEL_WORK:
         fn(0, n)
         return
     global _pool

@@ -230,8 +230,13 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "(default: 10 grids per run; 0: only before and after training)"
     )  # fmt: skip
     out.add_argument(
+        "--log-every", type=_int_at_least(1), default=25, help="show the losses on the progress bar every N "
+        "steps (default: 25); the numbers stay on the device in between, so on a GPU no step waits for them"
+    )  # fmt: skip
+    out.add_argument(
         "--stop-on-nan", action=argparse.BooleanOptionalAction, default=True, help="stop at the first NaN/Inf "
-        "loss or gradient, keeping the last good checkpoint (default: on)"
+        "loss or gradient, keeping the last good checkpoint (default: on; it reads the numbers back every step, "
+        "which on a GPU makes each step wait: --no-stop-on-nan avoids that)"
     )  # fmt: skip
     out.add_argument(
         "--eval-every", type=_int_at_least(0), default=0, help="image models: score the generator every N steps "
@@ -444,6 +449,7 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
         mixture = toy.ring_2d() if spec.data == "ring" else toy.grid_2d()
         return mixture, {"name": spec.data, "source": repr(mixture), "n_modes": mixture.n_modes}
 
+    from minigan import backend as B
     from minigan.data import DataLoader, load_dataset, mnist
 
     name = config.dataset
@@ -465,7 +471,9 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
     images = ds.images.reshape(len(ds), -1) if spec.flat else ds.images
     arrays = (images, ds.labels) if spec.num_classes is not None else (images,)
     try:
-        loader = DataLoader(*arrays, batch_size=config.batch_size, seed=config.seed, drop_last=True)
+        # On a GPU the data set goes there once; the steps then copy nothing from the host.
+        device = not B.get_backend().on_host
+        loader = DataLoader(*arrays, batch_size=config.batch_size, seed=config.seed, drop_last=True, on_device=device)
     except ValueError as e:
         raise UsageError(f"--batch-size: {_one_line(e)}") from None
     info = {"name": ds.name, "split": ds.split, "source": ds.source, "n_images": len(ds)}
@@ -539,11 +547,12 @@ def _train_loop(
             run_eval(record)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(
-                f"d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
-                f"D(x) {record['d_real']:.3f} D(G(z)) {record['d_fake']:.3f}",
-                refresh=False,
-            )
+            if r.step % args.log_every == 0 or r.step == total:  # reading the record brings it to the host
+                bar.set_postfix_str(
+                    f"d_loss {record['d_loss']:.3f} g_loss {record['g_loss']:.3f} "
+                    f"D(x) {record['d_real']:.3f} D(G(z)) {record['d_fake']:.3f}",
+                    refresh=False,
+                )
         if every and r.step % every == 0:
             save_samples()
             if bar is None:
@@ -873,6 +882,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``minigan`` console script; returns the exit status."""
+    from minigan.backend import BackendError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -885,6 +896,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except UsageError as e:
         print(f"minigan: error: {e}", file=sys.stderr)
+        return 2
+    except BackendError as e:  # $MINIGAN_BACKEND names a backend this machine cannot run (no GPU, ...)
+        print(f"minigan: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside a training loop (which saves and reports by itself)
         print("minigan: interrupted", file=sys.stderr)

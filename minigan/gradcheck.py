@@ -53,7 +53,7 @@ def _scalarize(fn: Callable[..., Tensor], seed: int) -> Callable[..., Tensor]:
 def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], index: int, eps: float = 1e-6) -> Any:
     """Central-difference gradient of scalar ``f(*inputs)`` w.r.t. ``inputs[index]`` (host array)."""
     x = inputs[index]
-    host = B.to_numpy(x.data).copy()
+    host = B.to_host(x.data).copy()
     flat = host.reshape(-1)
     out = host.copy().reshape(-1)
     args = list(inputs)

@@ -138,7 +138,7 @@ class Optimizer:
         state = {}
         for i, s in enumerate(self.state):
             if s:
-                state[str(i)] = {k: (v if isinstance(v, int) else B.to_numpy(v).copy()) for k, v in s.items()}
+                state[str(i)] = {k: (v if isinstance(v, int) else B.to_host(v).copy()) for k, v in s.items()}
         return {"type": type(self).__name__, "hyperparams": hyper, "state": state}
 
     def check_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -389,17 +389,19 @@ def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0) -> 
     grads = [p.grad for p in (params.parameters() if isinstance(params, Module) else params) if p.grad is not None]
     if not grads:
         return 0.0
+    # The norm and the scale stay on the device; the one read-back is the norm this returns.
     if norm_type == float("inf"):
-        total = max(float(xp.max(xp.abs(g.data))) for g in grads)
+        total = xp.max(xp.stack([xp.max(xp.abs(g.data)) for g in grads]))
     elif norm_type == 2.0:
-        total = math.sqrt(sum(float(xp.sum(g.data * g.data)) for g in grads))
+        total = xp.sqrt(sum(xp.sum(g.data * g.data) for g in grads))
     else:
         raise ValueError(f"norm_type must be 2.0 or inf, got {norm_type}")
-    coef = float(max_norm) / (total + 1e-6)  # a Python float: keeps float32 gradients float32
-    if coef < 1.0:
-        with no_grad():
-            for g in grads:
-                g.data = g.data * coef
+    # min(max_norm / (norm + 1e-6), 1): a 0-d array of the gradients' dtype, so float32 stays float32.
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
+    with no_grad():
+        for g in grads:
+            g.data = g.data * xp.astype(coef, g.data.dtype)
+    total = float(B.to_host(total))
     return total
 
 

@@ -43,7 +43,11 @@ def test_set_and_get_backend():
     try:
         b = minigan.set_backend("strict")
         assert b.name == "strict" and minigan.get_backend().name == "strict"
-        assert B.xp().__name__ == "array_api_strict"
+        import array_api_strict
+
+        assert B.xp().sum is array_api_strict.sum  # array_api_strict itself, ...
+        assert B.xp().zeros(2).device == array_api_strict.Device("device1")  # ... on its emulated accelerator
+        assert not b.on_host and minigan.get_backend().array_type is type(array_api_strict.asarray(0))
         assert minigan.set_backend("numpy").xp is np
         assert repr(minigan.get_backend()) == "Backend('numpy')"
     finally:
@@ -122,7 +126,11 @@ def test_env_variable_is_case_and_space_insensitive_and_empty_means_numpy():
 
 
 def test_env_variable_unknown_backend_fails_clearly():
+    # `import minigan` works (the command line must be able to report the problem itself) ...
     r = run_python("import minigan", MINIGAN_BACKEND="tpu")
+    assert r.returncode == 0, r.stderr
+    # ... and the first use of an array says what is wrong.
+    r = run_python("import minigan; minigan.tensor([1.0])", MINIGAN_BACKEND="tpu")
     assert r.returncode != 0
     assert "BackendError" in r.stderr and "unknown backend 'tpu'" in r.stderr
 
@@ -181,21 +189,28 @@ def test_to_numpy():
 
 
 def test_to_numpy_of_a_device_array_copies_it_to_the_host():
-    """CuPy arrays have a `.data` attribute (a device pointer): it must not be taken for a Tensor's."""
+    """A CuPy array has no `__array_namespace__` and its `.data` is a device pointer: neither may
+    make it pass for a Tensor. (A stand-in class from a module named like CuPy's.)"""
+
+    class MemoryPointer:
+        ptr = 12345
 
     class FakeCupyArray:
-        data = "device pointer"
-        __cuda_array_interface__: dict = {}
-
-        def __array_namespace__(self):
-            return None
+        data = MemoryPointer()
+        shape = (2,)
 
         def get(self):
             return np.array([1.0, 2.0])
 
+    FakeCupyArray.__module__ = "cupy._core.core"
+    assert not hasattr(FakeCupyArray(), "__array_namespace__")
     np.testing.assert_array_equal(B.to_numpy(FakeCupyArray()), [1.0, 2.0])
+    np.testing.assert_array_equal(B.to_host(FakeCupyArray()), [1.0, 2.0])
+    np.testing.assert_array_equal(B.to_numpy(minigan.Tensor(FakeCupyArray())), [1.0, 2.0])  # a Tensor of one
     np.testing.assert_array_equal(B.to_numpy(minigan.Tensor(B.asarray([3.0]))), [3.0])
     assert B.to_numpy(np.float64(2.5)) == 2.5
+    with pytest.raises(TypeError, match="to_host takes an array"):
+        B.to_host(minigan.Tensor(B.asarray([3.0])))  # the backend's door takes arrays; tensor.numpy() for tensors
 
 
 def test_namespace_of():

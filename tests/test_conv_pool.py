@@ -515,6 +515,7 @@ def test_batch_chunk_size_follows_the_buffer_limit(monkeypatch):
     from minigan.functions import conv
 
     monkeypatch.setattr(B, "COLUMN_BUFFER_BYTES", 1000)
+    monkeypatch.setattr(B, "get_backend", lambda: B.Backend("numpy", np, np.ndarray, on_host=True))  # the host's rule
     assert conv._batch_chunks(10, 300) == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert conv._batch_chunks(10, 5000) == [(lo, lo + 1) for lo in range(10)]  # at least one image
     assert conv._batch_chunks(4, 10) == [(0, 4)]

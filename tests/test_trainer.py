@@ -168,13 +168,14 @@ def test_d_accuracy_and_outputs_by_hand():
     tr = make_trainer("ns")
     r = minigan.tensor([[2.0], [-1.0], [0.5]])
     f = minigan.tensor([[-3.0], [1.0]])
-    s = tr._output_stats(r, f)
+    host = lambda stats: {k: float(B.to_host(v)) for k, v in stats.items()}  # 0-d device arrays -> numbers
+    s = host(tr._output_stats(r, f))
     sig = lambda v: 1 / (1 + np.exp(-np.asarray(v)))
     assert s["d_real"] == pytest.approx(sig([2.0, -1.0, 0.5]).mean(), rel=1e-6)
     assert s["d_fake"] == pytest.approx(sig([-3.0, 1.0]).mean(), rel=1e-6)
     assert s["d_acc"] == pytest.approx(3 / 5)  # real 2, 0.5 right; fake -3 right
     tr = make_trainer("wgan")  # critic: raw means, threshold halfway between them
-    s = tr._output_stats(r, f)
+    s = host(tr._output_stats(r, f))
     assert s["d_real"] == pytest.approx(0.5) and s["d_fake"] == pytest.approx(-1.0)
     assert s["d_acc"] == pytest.approx(3 / 5)  # threshold -0.25: real -1 and fake 1 are wrong
 

@@ -167,6 +167,11 @@ class DataLoader:
             (GAN training usually wants equal batches: batch-norm statistics and the
             D/G balance depend on the batch size).
         as_tensor: yield :class:`minigan.Tensor` objects (default) or raw backend arrays.
+        on_device: keep the whole data set on the active backend (moved there once, at the
+            first batch) and cut the batches there, so that a training step copies nothing
+            from the host; each epoch's order is the one upload. For a GPU when the data set
+            fits in its memory (MNIST's 60,000 images: 188 MB as float32). The batches are
+            the same as without it.
 
     Iterating yields a single batch when one array was given, else a tuple.
     ``len(loader)`` is the number of batches per epoch.
@@ -180,6 +185,7 @@ class DataLoader:
         seed: int | B.Generator | None = None,
         drop_last: bool = False,
         as_tensor: bool = True,
+        on_device: bool = False,
     ) -> None:
         if not arrays:
             raise ValueError("DataLoader needs at least one array")
@@ -213,8 +219,10 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.as_tensor = as_tensor
+        self.on_device = on_device
+        self._device_arrays: tuple[str, list[Any]] | None = None  # (backend name, the arrays there)
         if isinstance(seed, B.Generator):
-            seed = int(B.to_numpy(seed.integers(0, 2**31, (1,)))[0])  # one draw from the caller's stream
+            seed = int(B.to_host(seed.integers(0, 2**31, (1,)))[0])  # one draw from the caller's stream
         elif seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])  # fresh OS entropy, once
         self.seed = int(seed)
@@ -243,12 +251,18 @@ class DataLoader:
         """
         self._roll_over()
         order = self.order(self.epoch)
+        if self.on_device:
+            arrays, order = self._on_device_arrays(), B.to_device(order)  # one upload per epoch
         for b in range(self.batch, len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             # Advance before yielding: a checkpoint taken while this batch is being
             # used records that it has been consumed.
             self.batch = b + 1
-            batch = [self._to_backend(a[idx]) for a in self.arrays]  # host gather, then one copy to the device
+            if self.on_device:
+                batch = [B.xp().take(a, idx, axis=0) for a in arrays]  # a gather on the device
+                batch = [Tensor(a) if self.as_tensor else a for a in batch]
+            else:
+                batch = [self._to_backend(a[idx]) for a in self.arrays]  # host gather, then one copy to the device
             yield batch[0] if len(batch) == 1 else tuple(batch)
         self.epoch += 1
         self.batch = 0
@@ -258,6 +272,13 @@ class DataLoader:
         # one): the position is really the start of the next epoch.
         if self.batch >= len(self):
             self.epoch, self.batch = self.epoch + 1, 0
+
+    def _on_device_arrays(self) -> list[Any]:
+        """The data set on the active backend, moved there on first use (again after a backend switch)."""
+        name = B.get_backend().name
+        if self._device_arrays is None or self._device_arrays[0] != name:
+            self._device_arrays = (name, [B.to_device(a) for a in self.arrays])
+        return self._device_arrays[1]
 
     def _to_backend(self, host: Any) -> Any:
         array = B.asarray(host)  # floats become the default float dtype, ints stay int64

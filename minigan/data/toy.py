@@ -58,6 +58,7 @@ class Mixture:
             raise ValueError(f"sigma must be positive, got {sigma}")
         self.sigma = float(sigma)
         self.name = name
+        self._device_means: dict[tuple[str, str], Any] = {}  # (backend, dtype) -> the means there
 
     @property
     def dim(self) -> int:
@@ -68,8 +69,16 @@ class Mixture:
         return len(self.means)
 
     def means_array(self, dtype: Any = None) -> Any:
-        """The means as a (K, dim) array of the active backend."""
-        return B.asarray(self.means, dtype=dtype or B.float_dtype())
+        """The means as a (K, dim) array of the active backend.
+
+        Moved to the device once per backend and dtype, then kept: a training step that samples
+        the mixture must not copy host data to the GPU every time.
+        """
+        dtype = dtype or B.float_dtype()
+        key = (B.get_backend().name, str(dtype))
+        if key not in self._device_means:
+            self._device_means[key] = B.to_device(self.means, dtype=dtype)
+        return self._device_means[key]
 
     def sample(self, n: int, rng: B.Generator, dtype: Any = None) -> Tensor:
         """``n`` samples as an (n, dim) Tensor: pick a component uniformly, add N(0, sigma^2 I)."""
@@ -171,8 +180,8 @@ def mode_metrics(samples: Any, mixture: Mixture, n_sigma: float = 3.0) -> dict[s
     """
     xp = B.xp()
     x = samples.data if isinstance(samples, Tensor) else samples
-    if not hasattr(x, "__array_namespace__"):
-        x = B.asarray(x)
+    if not B.is_array(x):
+        x = B.to_device(B.to_numpy(x))  # host data, or an array of another backend
     x = xp.astype(x, xp.float64)  # distances in float64: sigma = 0.01 needs the precision
     if x.ndim != 2 or x.shape[1] != mixture.dim:
         raise ValueError(f"samples must have shape (N, {mixture.dim}), got {tuple(x.shape)}")
@@ -187,7 +196,7 @@ def mode_metrics(samples: Any, mixture: Mixture, n_sigma: float = 3.0) -> dict[s
     # one-hot (N, K) masked by quality, summed over samples.
     onehot = xp.reshape(nearest, (n, 1)) == xp.reshape(xp.arange(k, dtype=nearest.dtype), (1, k))
     counts_arr = xp.sum(xp.astype(onehot & xp.reshape(high_quality, (n, 1)), xp.int64), axis=0)
-    counts = [int(c) for c in B.to_numpy(counts_arr).tolist()]
+    counts = [int(c) for c in B.to_host(counts_arr).tolist()]
     n_hq = sum(counts)
     if n_hq == 0:
         reverse_kl = None

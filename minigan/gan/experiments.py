@@ -74,7 +74,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _host1d(x: Tensor) -> Any:
-    return B.to_numpy(x.data).astype("float64").reshape(-1)
+    return B.to_host(x.data).astype("float64").reshape(-1)
 
 
 def _d_curve(D: Module, xs: Any) -> Any:
@@ -246,7 +246,7 @@ def run_gaussian_1d(
     else:
         metrics.update(_mixture_report(fake, real, data))
     if generator == "linear" and latent_dim == 1:
-        a, b = (float(B.to_numpy(p.data).reshape(-1)[0]) for p in final_G.parameters())
+        a, b = (float(B.to_host(p.data).reshape(-1)[0]) for p in final_G.parameters())
         metrics["a"], metrics["b"] = a, b
 
     if out is not None:

@@ -406,7 +406,7 @@ class TrainingRun:
             "dataset": self.dataset_info,
             "trainer": {"step": t.step, "d_updates": t.d_updates, "g_updates": t.g_updates},
             "data_state": self.data.state_dict() if hasattr(self.data, "state_dict") else None,
-            "history": t.history,
+            "history": [dict(r) for r in t.history],  # plain numbers (read back now, in one transfer)
             "train_seconds": self.train_seconds,
         }
         return checkpoint.save(

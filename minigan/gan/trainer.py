@@ -37,6 +37,14 @@ label for every fake sample and calls ``G(z, labels)`` and ``D(x, labels)``: the
 trains conditional and unconditional GANs (see :func:`one_hot` for a simple way to feed
 labels into a model).
 
+Nothing in a step waits for the device. Losses, mean D outputs, D's accuracy and gradient
+norms are computed where the arrays live and stay there: each step's history record is a
+:class:`StepRecord` whose numbers are read back, for all steps waiting, in one transfer the
+first time anyone looks at one of them (a progress bar every k steps, the history at the end).
+On a GPU, reading a loss after every step would stop the Python thread until the GPU is done,
+and the GPU would then idle while Python prepares the next step. (``stop_on_nan=True`` reads
+its numbers back every step: it must see them before the update.)
+
 Read next: ``minigan/gan/experiments.py`` (the 1-D and 2-D experiments built on this).
 """
 
@@ -44,7 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any
 
 import minigan.functions as F
@@ -59,10 +67,12 @@ __all__ = [
     "CosineLR",
     "GANTrainer",
     "ParameterAverage",
+    "StepRecord",
     "TrainingDiverged",
     "every",
     "frozen",
     "grad_norm",
+    "grad_norm_array",
     "one_hot",
 ]
 
@@ -73,16 +83,23 @@ HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "d_acc", "d_grad
 # ----------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------
-def grad_norm(params: Iterable[Tensor]) -> float:
-    """Global L2 norm of the gradients of ``params``: sqrt(sum over params of sum(grad^2))."""
+def grad_norm_array(params: Iterable[Tensor]) -> Any:
+    """Global L2 norm of the gradients of ``params``, sqrt(sum over params of sum(grad^2)), as a
+    0-d float64 array on the device (nothing is read back)."""
     xp = B.xp()
-    total = 0.0
+    total = None
     for p in params:
         if p.grad is not None:
             g = xp.reshape(p.grad.data, (-1,))  # (any shape) -> (size,)
             # A dot product: one pass in BLAS, no squared temporary (5x faster than sum(g * g)).
-            total += float(g @ g)
-    return math.sqrt(total)
+            sq = xp.astype(g @ g, xp.float64)
+            total = sq if total is None else total + sq
+    return xp.sqrt(total) if total is not None else xp.zeros((), dtype=xp.float64)
+
+
+def grad_norm(params: Iterable[Tensor]) -> float:
+    """Global L2 norm of the gradients of ``params`` as a Python float (a read-back: a sync on a GPU)."""
+    return float(B.to_host(grad_norm_array(params)))
 
 
 @contextlib.contextmanager
@@ -97,9 +114,8 @@ def frozen(module: Module) -> Iterator[Module]:
     """
     params = module.parameters()
     flags = [p.requires_grad for p in params]
-    # Copies through the host (buffers are small): robust even to in-place updates, and
-    # `copy=` is not accepted by every namespace's asarray.
-    saved = [(b, B.asarray(B.to_numpy(b.data).copy(), dtype=b.data.dtype)) for _, b in module.named_buffers()]
+    # Copies on the device, robust even to in-place updates of the buffers.
+    saved = [(b, B.copy(b.data)) for _, b in module.named_buffers()]
     module.requires_grad_(False)
     try:
         yield module
@@ -199,13 +215,82 @@ class ParameterAverage(Callback):
         if self._sum is None:
             return state
         for (name, p), s in zip(self.module.named_parameters(), self._sum):
-            state[name] = B.to_numpy(s / self.count).astype(str(B.to_numpy(p.data).dtype))
+            state[name] = B.to_host(B.xp().astype(s / self.count, p.data.dtype))
         return state
 
     def copy_to(self, module: Module) -> Module:
         """Load the averaged parameters into ``module`` (same architecture) and return it."""
         module.load_state_dict(self.state_dict())
         return module
+
+
+# ----------------------------------------------------------------------------
+# Step records: numbers that stay on the device until someone reads them
+# ----------------------------------------------------------------------------
+class _WaitingRecords:
+    """The records whose numbers are still on the device; :meth:`read_back` fetches them all at once."""
+
+    def __init__(self) -> None:
+        self.records: list[StepRecord] = []
+
+    def read_back(self) -> None:
+        """One transfer for every number of every waiting record (a 1-D float64 array of them)."""
+        records, self.records = self.records, []
+        slots = [(r, k) for r in records for k in r._on_device]
+        if slots:
+            xp = B.xp()
+            stacked = xp.stack([xp.astype(xp.reshape(r._values[k], ()), xp.float64) for r, k in slots])
+            for (r, k), v in zip(slots, B.to_host(stacked).tolist()):
+                r._values[k] = v
+        for r in records:
+            r._on_device = []
+
+
+class StepRecord(MutableMapping):
+    """One training step's statistics (``{"step": 7, "d_loss": 0.69, ...}``), read back lazily.
+
+    Behaves as a dict of Python numbers. The numbers computed on the device stay there until
+    one of them is first read; then the numbers of *every* record still waiting come back in
+    a single transfer. So a loop that looks at its losses every 100 steps waits for the GPU
+    once per 100 steps, not after every step. Keys are known at once (no transfer to list
+    them); ``dict(record)`` gives a plain dict.
+    """
+
+    def __init__(self, values: dict[str, Any], waiting: _WaitingRecords) -> None:
+        self._values = values
+        self._on_device = [k for k, v in values.items() if B.is_array(v)]
+        self._waiting = waiting
+        if self._on_device:
+            waiting.records.append(self)
+
+    def _settle(self) -> None:
+        if self._on_device:
+            self._waiting.read_back()
+
+    def __getitem__(self, key: str) -> Any:
+        self._settle()
+        return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._settle()
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._settle()
+        del self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        self._settle()
+        return f"StepRecord({self._values!r})"
 
 
 # ----------------------------------------------------------------------------
@@ -328,7 +413,10 @@ class GANTrainer:
         self.step = 0  # training steps done (one D phase + one G phase each)
         self.d_updates = 0  # discriminator optimizer steps done
         self.g_updates = 0  # generator optimizer steps done
-        self.history: list[dict[str, Any]] = []
+        self.history: list[MutableMapping[str, Any]] = []
+        self._waiting = _WaitingRecords()  # records whose numbers are still on the device
+        #: At most this many records wait on the device before being read back unasked.
+        self.read_back_every = 1000
         if check_models:
             self.check_models()
 
@@ -406,7 +494,7 @@ class GANTrainer:
 
     def _check_finite_batch(self, x: Tensor) -> None:
         xp = B.xp()
-        if xp.isdtype(x.data.dtype, "real floating") and not bool(xp.all(xp.isfinite(x.data))):
+        if xp.isdtype(x.data.dtype, "real floating") and not bool(B.to_host(xp.all(xp.isfinite(x.data)))):
             raise TrainingDiverged(
                 f"the real batch of step {self.step + 1} contains NaN or Inf values: the data is bad, not the "
                 "training; clean it first (e.g. numpy.nan_to_num, or drop those examples)",
@@ -494,23 +582,21 @@ class GANTrainer:
         d_real = self.discriminate(real, real_labels)
         d_fake = self.discriminate(fake.detach(), fake_labels)  # detach: G is held constant in the D step
         loss = self.loss.d_loss(d_real, d_fake)
-        stats: dict[str, Any] = {"d_loss": loss.item()}
+        stats: dict[str, Any] = {"d_loss": loss.data}  # arrays on the device: nothing is read back here
         if self.gp_weight > 0.0:
             gp = gradient_penalty(self.D, real, fake, self.aux_rng, weight=self.gp_weight, labels=real_labels)
-            stats["gp"] = gp.item()
+            stats["gp"] = gp.data
             loss = loss + gp
         if self.r1_gamma > 0.0:
             r1 = r1_penalty(self.D, real, gamma=self.r1_gamma, labels=real_labels)
-            stats["r1"] = r1.item()
+            stats["r1"] = r1.data
             loss = loss + r1
 
         self.d_opt.zero_grad()
         loss.backward()
-        stats["d_grad_norm"] = grad_norm(self.D.parameters())
+        stats["d_grad_norm"] = grad_norm_array(self.D.parameters())
         if self.stop_on_nan:
-            for key in ("d_loss", "gp", "r1", "d_grad_norm"):
-                if key in stats and not math.isfinite(stats[key]):
-                    raise self._diverged("D", key.replace("d_", "", 1) if key != "d_loss" else "loss", stats[key])
+            self._stop_if_not_finite("D", stats)
         self.d_opt.step()
         if self.clip_value is not None:
             clip_weights_(self.D.parameters(), self.clip_value)  # WGAN: keep the critic (roughly) Lipschitz
@@ -543,28 +629,37 @@ class GANTrainer:
             loss = self.generator_loss(self.sample_noise(n), labels, real, real_labels)
             self.g_opt.zero_grad()
             loss.backward()
-            stats = {"g_loss": loss.item(), "g_grad_norm": grad_norm(self.G.parameters())}
+            stats = {"g_loss": loss.data, "g_grad_norm": grad_norm_array(self.G.parameters())}
             if self.stop_on_nan:
-                for key, what in (("g_loss", "loss"), ("g_grad_norm", "grad_norm")):
-                    if not math.isfinite(stats[key]):
-                        raise self._diverged("G", what, stats[key])
+                self._stop_if_not_finite("G", stats)
             self.g_opt.step()  # only G's optimizer steps
         self.g_updates += 1
         return stats
 
-    def _output_stats(self, d_real: Tensor, d_fake: Tensor) -> dict[str, float]:
-        """Mean D(x), mean D(G(z)) (sigmoid of logits, or raw critic scores) and D's accuracy."""
+    def _stop_if_not_finite(self, network: str, stats: dict[str, Any]) -> None:
+        """``stop_on_nan``: read this update's numbers back (a sync) and raise before a bad update."""
+        xp = B.xp()
+        keys = list(stats)
+        values = B.to_host(xp.stack([xp.astype(xp.reshape(stats[k], ()), xp.float64) for k in keys])).tolist()
+        for key, value in zip(keys, values):
+            if not math.isfinite(value):
+                raise self._diverged(network, key.removeprefix(network.lower() + "_"), value)
+
+    def _output_stats(self, d_real: Tensor, d_fake: Tensor) -> dict[str, Any]:
+        """Mean D(x), mean D(G(z)) (sigmoid of logits, or raw critic scores) and D's accuracy,
+        as 0-d float64 arrays on the device."""
         xp = B.xp()
         r, f = d_real.data, d_fake.data
         if self.loss.output == "logit":
-            mean_real = float(xp.mean(F.sigmoid(r).data))
-            mean_fake = float(xp.mean(F.sigmoid(f).data))
+            r_out, f_out = F.sigmoid(r).data, F.sigmoid(f).data
         else:
-            mean_real, mean_fake = float(xp.mean(r)), float(xp.mean(f))
+            r_out, f_out = r, f
+        mean_real = xp.astype(xp.mean(r_out), xp.float64)
+        mean_fake = xp.astype(xp.mean(f_out), xp.float64)
         t = self.loss.threshold
         if t is None:  # critics have no fixed scale: split halfway between the two means
-            t = 0.5 * (mean_real + mean_fake)
-        correct = float(xp.sum(xp.astype(r > t, xp.float64))) + float(xp.sum(xp.astype(f <= t, xp.float64)))
+            t = xp.astype(0.5 * (mean_real + mean_fake), r.dtype)
+        correct = xp.sum(xp.astype(r > t, xp.float64)) + xp.sum(xp.astype(f <= t, xp.float64))
         return {"d_real": mean_real, "d_fake": mean_fake, "d_acc": correct / (r.size + f.size)}
 
     # -- the loop ----------------------------------------------------------------
@@ -572,19 +667,23 @@ class GANTrainer:
         """One step: ``d_steps`` discriminator updates, then ``g_steps`` generator updates.
 
         Returns the step's history record (D statistics averaged over the D phase, G
-        statistics over the G phase).
+        statistics over the G phase), a :class:`StepRecord` whose numbers are read back from
+        the device when first looked at: the step itself never waits for the device.
         """
         self.G.train()
         self.D.train()
         d_stats = [self.discriminator_step() for _ in range(self.d_steps)]
         g_stats = [self.generator_step() for _ in range(self.g_steps)]
         self.step += 1
-        record: dict[str, Any] = {"step": self.step}
-        record.update(_average(d_stats))
-        record.update(_average(g_stats))
+        values: dict[str, Any] = {"step": self.step}
+        values.update(_average(d_stats))
+        values.update(_average(g_stats))
         if self.instance_noise > 0.0:
-            record["instance_noise"] = self.current_instance_noise()
+            values["instance_noise"] = self.current_instance_noise()
+        record = StepRecord(values, self._waiting)
         self.history.append(record)
+        if len(self._waiting.records) >= self.read_back_every:
+            self._waiting.read_back()  # bounds what waits on the device when nobody reads the numbers
         return record
 
     def train(self, steps: int, callbacks: Sequence[Callback | Callable[..., None]] = ()) -> list[dict[str, Any]]:
@@ -609,8 +708,12 @@ class GANTrainer:
         return {k: [rec.get(k) for rec in self.history] for k in keys}
 
 
-def _average(stats: list[dict[str, float]]) -> dict[str, float]:
-    return {k: sum(s[k] for s in stats) / len(stats) for k in stats[0]}
+def _average(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-key means over the updates of one phase, computed where the values live (0-d arrays)."""
+    xp = B.xp()
+    if len(stats) == 1:
+        return {k: xp.asarray(v) for k, v in stats[0].items()}  # (NumPy reductions give scalars)
+    return {k: xp.asarray(sum(s[k] for s in stats) / len(stats)) for k in stats[0]}
 
 
 def _as_tensor(x: Any, float_data: bool) -> Tensor:
@@ -622,9 +725,10 @@ def _as_tensor(x: Any, float_data: bool) -> Tensor:
     xp = B.xp()
     if isinstance(x, Tensor):
         x = x.data
-    if not (hasattr(x, "__array_namespace__") and B.namespace_of(x) == B.get_backend().name):
-        host = B.to_numpy(x) if hasattr(x, "__array_namespace__") else B.host_np.asarray(x)
-        x = B.asarray(host)
+    if not B.is_array(x):
+        # Host data (or another backend's array), moved explicitly. A DataLoader made with
+        # on_device=True hands out device arrays, so a training step then moves nothing.
+        x = B.to_device(B.to_numpy(x))
     if float_data and xp.isdtype(x.dtype, "real floating") and x.dtype != B.float_dtype():
         x = xp.astype(x, B.float_dtype())
     return Tensor(x)

@@ -129,7 +129,7 @@ class Classifier:
         with no_grad():
             for i in range(0, len(x), self.batch_size):
                 f = self.net.body(Tensor(B.asarray(x[i : i + self.batch_size])))
-                feats.append(B.to_numpy(f.data).astype(np.float64))
+                feats.append(B.to_host(f.data).astype(np.float64))
                 logits.append(B.to_numpy(self.net.head(f).data).astype(np.float64))
         if not feats:
             return np.zeros((0, self.net.hidden)), np.zeros((0, 10))

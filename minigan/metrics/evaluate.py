@@ -189,7 +189,7 @@ def generate(
                 else:
                     labels = np.arange(i, i + m, dtype=np.int64) % num_classes
                     y = G(z, Tensor(B.asarray(labels)))
-                parts.append(B.to_numpy(y.data).astype(np.float32).reshape(m, 1, 28, 28))  # flat MLP output too
+                parts.append(B.to_host(y.data).astype(np.float32).reshape(m, 1, 28, 28))  # flat MLP output too
     finally:
         for (_, mod), flag in zip(G.named_modules(), was_training):
             mod.training = flag

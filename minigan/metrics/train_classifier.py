@@ -102,7 +102,7 @@ def train_classifier(
             loss = F.cross_entropy(net(Tensor(x)), y)
             loss.backward()
             opt.step()
-            losses.append(float(B.to_numpy(loss.data)))
+            losses.append(float(B.to_host(loss.data)))
         acc = Classifier(net).accuracy(test_images, test_labels)  # Classifier() switches to eval mode
         history.append({"epoch": epoch + 1, "lr": opt.lr, "train_loss": float(np.mean(losses)), "test_accuracy": acc})
         log(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import minigan.functions as F
+from minigan import autograd
 from minigan import backend as B
 from minigan.autograd import Tensor
 from minigan.nn import init
@@ -63,13 +64,21 @@ class Embedding(Module):
         ]
         is_int = hasattr(lab, "dtype") and lab.dtype in int_dtypes
         self._check_input(labels, is_int and 1 <= lab.ndim <= 2, f"(N,) or (N, L) of integer labels in [0, {k})")
-        if lab.size and not bool(xp.all((lab >= 0) & (lab < k))):
-            lo, hi = int(xp.min(lab)), int(xp.max(lab))
+        # Checking the range reads the labels' extremes back to the host: free on NumPy, a sync on
+        # a GPU. There it is done in anomaly mode only (outside it, a label out of range would
+        # select no row of the one-hot product below and embed to zeros).
+        if lab.size and (B.get_backend().on_host or autograd.is_anomaly_enabled()) and not self._in_range(lab, k):
+            lo, hi = (int(B.to_host(v)) for v in (xp.min(lab), xp.max(lab)))
             raise ValueError(f"Embedding({self.extra_repr()}): labels must be in [0, {k}), got values in [{lo}, {hi}]")
         flat = xp.reshape(lab, (-1, 1))  # (N,) or (N, L) -> (M, 1)
         onehot = xp.astype(flat == xp.arange(k, dtype=lab.dtype), self.weight.dtype)  # (M, 1) == (K,) -> (M, K)
         y = F.matmul(Tensor(onehot), self.weight)  # (M, K) @ (K, D) -> (M, D)
         return F.reshape(y, tuple(lab.shape) + (self.embedding_dim,))  # (M, D) -> (N, [L,] D)
+
+    @staticmethod
+    def _in_range(lab: Any, k: int) -> bool:
+        xp = B.xp()
+        return bool(B.to_host(xp.all((lab >= 0) & (lab < k))))
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -142,8 +142,8 @@ class Module:
     # -- state -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Parameters and buffers as host NumPy arrays, keyed by dotted names, in order."""
-        state = {name: B.to_numpy(p.data).copy() for name, p in self.named_parameters()}
-        state.update({name: B.to_numpy(b.data).copy() for name, b in self.named_buffers()})
+        state = {name: B.to_host(p.data).copy() for name, p in self.named_parameters()}
+        state.update({name: B.to_host(b.data).copy() for name, b in self.named_buffers()})
         return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> dict[str, list[str]]:
@@ -176,7 +176,7 @@ class Module:
 
     def to(self, backend: str) -> Module:
         """Move every parameter and buffer to ``backend`` (and make it active)."""
-        host = [(t, B.to_numpy(t.data)) for t in self.parameters() + [b for _, b in self.named_buffers()]]
+        host = [(t, B.to_host(t.data)) for t in self.parameters() + [b for _, b in self.named_buffers()]]
         B.set_backend(backend)
         for t, h in host:
             t.data = B.asarray(h, dtype=str(h.dtype))

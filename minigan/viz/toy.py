@@ -40,9 +40,7 @@ __all__ = [
 
 def _host(x: Any) -> Any:
     """Tensor / backend array / list -> flat host float64 array."""
-    if hasattr(x, "__array_namespace__") or hasattr(x, "data") and hasattr(x.data, "__array_namespace__"):
-        x = B.to_numpy(x)
-    return np.asarray(x, dtype=np.float64).reshape(-1)
+    return np.asarray(B.to_numpy(x), dtype=np.float64).reshape(-1)  # to_numpy: tensors, arrays, lists
 
 
 def _draw_1d(
