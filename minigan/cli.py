@@ -24,7 +24,7 @@ Sub-commands:
 - ``minigan sample``: rebuild the generator of a checkpoint and draw a grid.
 - ``minigan evaluate``: score the generator of a checkpoint with the classifier-based
   metrics of :mod:`minigan.metrics` (IS, FID, KID, precision/recall, class coverage,
-  Parzen log-likelihood) and write them to a JSON file. ``minigan train --eval-every N``
+  Parzen log-likelihood) and write them to ``eval.json`` beside it. ``minigan train --eval-every N``
   computes the same metrics (Parzen aside) during training, into the history.
 
 Read next: ``minigan/__main__.py``.
@@ -37,6 +37,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -289,6 +290,7 @@ def run_train(args: argparse.Namespace) -> int:
     if model not in R.GAN_MODELS and model not in R.TOY_1D_MODELS:  # pragma: no cover - argparse checks
         raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(R.MODEL_NAMES)}")
     out = Path(args.out or os.path.join("runs", model))
+    _check_writable(out, "--out", folder=True)
     if model in R.TOY_1D_MODELS:
         return _train_toy_1d(args, model, out)
     for flag, value in (("--mu", args.mu), ("--sigma", args.sigma)):
@@ -314,6 +316,8 @@ def run_train(args: argparse.Namespace) -> int:
                     f"--resume: {flag} {given} differs from the checkpoint's {getattr(config, key)!r} "
                     "(a resumed run keeps its settings; leave the flag out or use another --out)"
                 )
+        if args.steps is not None and args.steps <= saved.step:  # before the data is even loaded
+            raise _already_reached(saved.step, args.steps, args, 0)
     else:
         if ckpt_path.exists() and not args.overwrite:
             raise UsageError(
@@ -352,6 +356,9 @@ def run_train(args: argparse.Namespace) -> int:
     elif saved is None:
         config.steps = R.TrainConfig.for_model(config.model).steps
     # (resumed without --steps/--epochs: the checkpoint's target)
+    if saved is not None and config.steps <= saved.step:  # nothing to train: write nothing either
+        steps_per_epoch = len(data) // run.trainer.d_steps if hasattr(data, "__len__") else 0
+        raise _already_reached(saved.step, config.steps, args, steps_per_epoch)
     out.mkdir(parents=True, exist_ok=True)
     if saved is not None:
         try:
@@ -433,6 +440,72 @@ def _read_run_checkpoint(path: Path, what: str) -> Any:
     if "config" not in ckpt.extra or "generator" not in ckpt.extra["config"]:
         raise UsageError(f"{what}: {path} is a minigan checkpoint but not one written by `minigan train`")
     return ckpt
+
+
+def _check_writable(path: Path, flag: str, *, folder: bool) -> None:
+    """A one-line UsageError unless ``path`` (a folder, or a file) can be written.
+
+    Checked before any work, so that an unwritable ``--out`` fails at once rather than
+    after minutes of training or scoring. Nothing is created: the nearest folder that
+    exists is probed with a temporary file, removed again; an existing file is opened
+    for appending, which changes nothing. (``os.access`` would not do: it says yes to
+    root whatever the permissions.)
+    """
+    try:
+        if path.is_dir() != folder and path.exists():
+            kind = "a folder" if path.is_dir() else "a file"
+            raise UsageError(f"{flag} {path}: that is {kind}; give {'a folder' if folder else 'a file name'}")
+        existing = path if folder else path.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{flag} {path}: cannot write there, {existing} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".minigan-write-test-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+        if not folder and path.exists():
+            with open(path, "ab"):
+                pass
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write there ({e.strerror or type(e).__name__})") from None
+
+
+#: What `minigan train` writes into its --out folder; `sample` and `evaluate` never write over them.
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "history.csv", "progress.gif", "losses.png",
+             "d_outputs.png", "grad_norms.png", "scatter.png")  # fmt: skip
+RUN_FILE_PATTERNS = ("samples_*.png", "scatter_*.png")
+
+
+def _refuse_run_file(path: Path, flag: str) -> None:
+    """A UsageError if ``path`` is one of the files of a training run's folder."""
+    run_folder = any((path.parent / name).exists() for name in ("checkpoint.npz", "config.json"))
+    if run_folder and (path.name in RUN_FILES or any(path.match(p) for p in RUN_FILE_PATTERNS)):
+        raise UsageError(f"{flag} {path}: that is a file of the training run in {path.parent}; choose another name")
+
+
+def _already_reached(step: int, total: int, args: argparse.Namespace, steps_per_epoch: int) -> UsageError:
+    """``--resume`` to a total the checkpoint has already reached: say what to pass instead.
+
+    ``--steps`` and ``--epochs`` count from the start of the run, not from the checkpoint;
+    reading them as "this many more" is the natural mistake, so the message gives the total
+    that would mean that.
+    """
+    if args.epochs is not None:
+        done = math.ceil(step / max(1, steps_per_epoch))
+        return UsageError(
+            f"the checkpoint is already at step {step} (epoch {step / max(1, steps_per_epoch):.3g}) and --epochs "
+            f"{args.epochs} ends at step {total}; --epochs is the total number of passes, "
+            f"pass --epochs {done + args.epochs} to train {args.epochs} more"
+        )
+    if args.steps is not None:
+        return UsageError(
+            f"the checkpoint is already at step {step}; --steps is the total step count, "
+            f"pass --steps {step + args.steps} to train {args.steps} more"
+        )
+    return UsageError(
+        f"the checkpoint is already at step {step}, the run's target; "
+        f"pass --steps N (the total, above {step}) to train further"
+    )
 
 
 def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[Any, dict[str, Any]]:
@@ -713,6 +786,9 @@ def run_sample(args: argparse.Namespace) -> int:
     from minigan.backend import host_np as np
     from minigan.gan import run as R
 
+    out = Path(args.out)
+    _refuse_run_file(out, "--out")
+    _check_writable(out, "--out", folder=False)
     ckpt = _read_run_checkpoint(Path(args.checkpoint), what="--checkpoint")
     config = ckpt.extra["config"]
     classes = config.get("num_classes")
@@ -735,7 +811,6 @@ def run_sample(args: argparse.Namespace) -> int:
             labels = np.arange(args.n, dtype=np.int64) % classes  # one column per class
             nrow = nrow or classes
     x = R.sample(G, args.n, config["latent_dim_resolved"], B.Generator(args.seed), labels)
-    out = Path(args.out)
     if config.get("image_shape"):
         from minigan.viz import save_image_grid
 
@@ -769,7 +844,7 @@ what is measured (image models; see minigan/metrics/scores.py for the definition
 FID is biased at small N: compare values measured with the same --n only.
 
 examples:
-  minigan evaluate --checkpoint runs/quickstart/checkpoint.npz --out runs/quickstart/eval.json
+  minigan evaluate --checkpoint runs/quickstart/checkpoint.npz      # writes runs/quickstart/eval.json
   minigan evaluate --checkpoint runs/dcgan/checkpoint.npz --n 2000 --no-parzen --data-dir /data
 """
 
@@ -796,7 +871,10 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None, help="folder to look for the MNIST files in first")
     p.add_argument("--no-parzen", action="store_true", help="skip the Parzen-window log-likelihood (the slow part)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--out", default="metrics.json", help="the JSON file to write (default metrics.json)")
+    p.add_argument(
+        "--out", default=None, help="the JSON file to write (default: eval.json beside the checkpoint; never "
+        "one of the training run's own files, such as its metrics.json)"
+    )  # fmt: skip
     p.set_defaults(func=run_evaluate)
 
 
@@ -805,6 +883,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from minigan.data import mnist
 
     path = Path(args.checkpoint)
+    # Checked first: scoring takes a while (~35 s at the default --n), and would be lost.
+    out = Path(args.out) if args.out is not None else path.parent / "eval.json"
+    _refuse_run_file(out, "--out")
+    _check_writable(out, "--out", folder=False)
     ckpt = _read_run_checkpoint(path, what="--checkpoint")
     trained_on = (ckpt.extra.get("dataset") or {}).get("name")
     image_model = bool(ckpt.extra["config"].get("image_shape"))
@@ -823,7 +905,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--checkpoint: {_one_line(e)}") from None
     values["checkpoint"] = str(path)
     values["seconds"] = round(time.perf_counter() - started, 2)
-    out = Path(args.out)
     if out.parent != Path():
         out.parent.mkdir(parents=True, exist_ok=True)
     _write_json(out, values)

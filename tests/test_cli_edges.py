@@ -9,6 +9,8 @@ batches of 16, a few steps) so the file stays fast on two cores.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +102,118 @@ def test_a_real_pickle_is_still_refused_as_one(tmp_path):
     path.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(checkpoint.CheckpointError, match="pickled Python objects"):
         checkpoint.read(path)
+
+
+# ----------------------------------------------------------------------------
+# 1. Unwritable outputs fail first, in one line
+# ----------------------------------------------------------------------------
+def blocked(tmp_path: Path) -> Path:
+    """A path under a regular file: it cannot be created, not even by root."""
+    afile = tmp_path / "afile"
+    afile.write_text("I am a file\n")
+    return afile / "out"
+
+
+def test_train_into_an_unwritable_folder_fails_before_training(capsys, tmp_path, monkeypatch):
+    from minigan.data import loader
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data set was loaded before --out was checked")
+
+    monkeypatch.setattr("minigan.data.load_dataset", no_data)  # first: it reads loader's lazily
+    monkeypatch.setattr(loader, "load_dataset", no_data)
+    out = blocked(tmp_path)
+    one_line_error(capsys, ["train", *TINY, "--steps", "2", "--out", str(out)], f"--out {out}", "is a file")
+    one_line_error(capsys, ["train", *TINY, "--out", str(out / "deeper")], "afile is a file, not a folder")
+    one_line_error(capsys, ["train", "--model", "gaussian-1d", "-q", "--out", str(out)], "cannot write there")
+    one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "afile")], "that is a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_train_into_a_read_only_folder(capsys, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        one_line_error(capsys, ["train", *TINY, "--out", str(ro / "run")], "cannot write there", "ermission")
+    finally:
+        ro.chmod(0o755)
+
+
+def test_sample_and_evaluate_check_their_output_first(capsys, tmp_path, run_dir, monkeypatch):
+    from minigan import metrics
+
+    def no_scores(*args, **kwargs):
+        raise AssertionError("scored before --out was checked")
+
+    monkeypatch.setattr(metrics, "evaluate_checkpoint", no_scores)
+    ckpt = str(run_dir / "checkpoint.npz")
+    out = blocked(tmp_path)
+    one_line_error(capsys, ["sample", "--checkpoint", ckpt, "--out", str(out / "s.png")], "is a file, not a folder")
+    one_line_error(capsys, ["evaluate", "--checkpoint", ckpt, "--out", str(out / "e.json")], "is a file, not a folder")
+    one_line_error(capsys, ["sample", "--checkpoint", ckpt, "--out", str(tmp_path)], "that is a folder")
+    one_line_error(capsys, ["evaluate", "--checkpoint", ckpt, "--out", str(tmp_path)], "that is a folder")
+
+
+# ----------------------------------------------------------------------------
+# 2. evaluate writes eval.json beside the checkpoint, never over a run's own files
+# ----------------------------------------------------------------------------
+def test_evaluate_writes_eval_json_beside_the_checkpoint(capsys, tmp_path, run_dir, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the old default, metrics.json in the current folder, would land here
+    before = (run_dir / "metrics.json").read_bytes()
+    ckpt = str(run_dir / "checkpoint.npz")
+    assert cli.main(["evaluate", "--checkpoint", ckpt, "--n", "10", "--no-parzen"]) == 0
+    assert str(run_dir / "eval.json") in capsys.readouterr().out
+    values = json.loads((run_dir / "eval.json").read_text())
+    assert values["n"] == 10 and values["checkpoint"] == ckpt
+    assert (run_dir / "metrics.json").read_bytes() == before  # the training metrics are untouched
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "history.csv", "config.json", "checkpoint.npz", "samples_0003.png"])
+def test_evaluate_and_sample_refuse_a_training_file(capsys, run_dir, name, monkeypatch):
+    from minigan import metrics
+
+    monkeypatch.setattr(metrics, "evaluate_checkpoint", lambda *a, **k: pytest.fail("scored a refused --out"))
+    before = snapshot(run_dir)
+    ckpt = str(run_dir / "checkpoint.npz")
+    target = str(run_dir / name)
+    one_line_error(capsys, ["evaluate", "--checkpoint", ckpt, "--out", target], "a file of the training run")
+    one_line_error(capsys, ["sample", "--checkpoint", ckpt, "--out", target], "a file of the training run")
+    assert snapshot(run_dir) == before
+
+
+def test_a_training_file_name_elsewhere_is_fine(tmp_path, run_dir, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a run folder: metrics.json here is just a name
+    assert cli.main(["sample", "--checkpoint", str(run_dir / "checkpoint.npz"), "-n", "4", "--out", "losses.png"]) == 0
+    assert (tmp_path / "losses.png").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------
+# 3. --resume to a step the checkpoint has already reached
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--steps", "2"],
+            "the checkpoint is already at step 3; --steps is the total step count, pass --steps 5 to train 2 more",
+        ),  # fmt: skip
+        (["--steps", "3"], "pass --steps 6 to train 3 more"),
+        ([], "the checkpoint is already at step 3, the run's target; pass --steps N (the total, above 3)"),
+    ],
+)
+def test_resume_to_a_step_already_reached_writes_nothing(capsys, run_dir, argv, message):
+    before = snapshot(run_dir)
+    one_line_error(capsys, ["train", *TINY, "--out", str(run_dir), "--resume", *argv], message)
+    assert snapshot(run_dir) == before
+
+
+def test_resume_with_too_few_epochs(capsys, tmp_path):
+    out = tmp_path / "epochs"
+    assert train("--epochs", "2", "--out", str(out)) == 0  # 64 images, batches of 16: 8 steps
+    before = snapshot(out)
+    one_line_error(capsys, ["train", *TINY, "--out", str(out), "--resume", "--epochs", "1"],
+                   "already at step 8 (epoch 2)", "pass --epochs 3 to train 1 more")  # fmt: skip
+    assert snapshot(out) == before
