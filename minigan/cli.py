@@ -14,7 +14,8 @@ and exit with status 2, without a traceback.
 
 Sub-commands:
 
-- ``minigan summary NAME``: the Keras-style table of a seed architecture;
+- ``minigan summary NAME``: the Keras-style table of a seed architecture, or both
+  tables of a GAN named as ``train --model`` names it (``mlp-gan``);
   ``minigan summary --list`` lists the names.
 - ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...) and
   write sample grids, a GIF, curves, ``history.csv``, ``metrics.json`` and a
@@ -61,7 +62,10 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
         "output shape and parameter count, then Total / Trainable / Non-trainable params. "
         "BatchNorm running statistics count as non-trainable, as in Keras.",
     )
-    p.add_argument("name", nargs="?", help="model name, e.g. mlp-discriminator (see --list)")
+    p.add_argument(
+        "name", nargs="?", help="a GAN as `train --model` names it (mlp-gan: both tables), or one network "
+        "(mlp-discriminator); see --list"
+    )  # fmt: skip
     p.add_argument("--list", action="store_true", help="list the available model names and exit")
     p.add_argument("--latent-dim", type=int, default=None, help="noise size of a generator (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (does not change the counts)")
@@ -70,26 +74,72 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
 
 def run_summary(args: argparse.Namespace) -> int:
     from minigan import models  # imported here so `minigan --help` stays fast
+    from minigan.gan import run as R
 
+    pairs = list(R.MODEL_NAMES)  # what `minigan train --model` takes: a generator and a discriminator
     if args.list:
-        width = max(len(n) for n in models.names())
+        width = max(len(n) for n in [*models.names(), *pairs])
         for name in models.names():
             meta = models.info(name)
             print(f"{name.ljust(width)}  {meta.role:<13}  {meta.description}")
+        for name in pairs:
+            spec = R.GAN_MODELS.get(name)
+            nets = f"{spec.generator} + {spec.discriminator}" if spec else "the 1-D Gaussian-fitting experiment's pair"
+            print(f"{name.ljust(width)}  {'GAN pair':<13}  `train --model {name}`: {nets}")
         return 0
     if args.name is None:
         raise UsageError("summary needs a model NAME (or --list to see them)")
-    if args.name not in models.names():
-        raise UsageError(f"unknown model {args.name!r}; choose one of: {', '.join(models.names())}")
-    kwargs = {}
+    if args.name not in models.names() and args.name not in pairs:
+        import difflib
+
+        close = difflib.get_close_matches(args.name, [*pairs, *models.names()], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(
+            f"unknown model {args.name!r}{hint}; GAN pairs (as in train --model): {', '.join(pairs)}; "
+            f"single networks: {', '.join(models.names())}"
+        )
     if args.latent_dim is not None:
-        if models.info(args.name).role != "generator":
-            raise UsageError(f"--latent-dim applies to generators; {args.name} is a {models.info(args.name).role}")
+        role = "GAN pair" if args.name in pairs else models.info(args.name).role
+        if role not in ("generator", "GAN pair"):
+            raise UsageError(f"--latent-dim applies to generators; {args.name} is a {role}")
         if args.latent_dim < 1:
             raise UsageError(f"--latent-dim must be >= 1, got {args.latent_dim}")
-        kwargs["latent_dim"] = args.latent_dim
+    if args.name in pairs:
+        generator, discriminator = _pair_summaries(args.name, args.seed, args.latent_dim)
+        print(f"{generator}\n\n{discriminator}")
+        return 0
+    kwargs = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
     print(models.summarize(args.name, rng=args.seed, **kwargs))
     return 0
+
+
+def _pair_summaries(model: str, seed: int, latent_dim: int | None) -> tuple[Any, Any]:
+    """The Keras-style tables of the generator and discriminator `minigan train --model MODEL` builds."""
+    from minigan import backend as B
+    from minigan import models
+    from minigan.gan import run as R
+
+    logits = "Output: logits (no final sigmoid; the GAN losses apply it, numerically stable)."
+    if model in R.TOY_1D_MODELS:  # what _train_toy_1d runs: minigan.gan.experiments.run_gaussian_1d
+        from minigan.gan.experiments import build_1d_generator
+
+        kind = "mlp" if model == "mixture-1d" else "linear"
+        latent = latent_dim or (4 if kind == "mlp" else 1)  # run_gaussian_1d's defaults
+        root = B.Generator(seed)
+        G = build_1d_generator(kind, root.spawn(), latent_dim=latent)
+        D = models.build("gaussian-1d-discriminator", rng=root.spawn())
+        names, d_shape = (f"{kind} 1-D generator", "gaussian-1d-discriminator"), (1,)
+    else:
+        config = R.TrainConfig.for_model(model, latent_dim=latent_dim, seed=seed)
+        G, D = R.build_models(config)
+        latent = config.resolved_latent_dim()
+        names = (config.spec.generator, config.spec.discriminator)
+        spec = config.spec
+        d_shape = (2,) if spec.data != "images" else (784,) if spec.flat else (1, 28, 28)
+    return (
+        G.summarize((latent,), name=f"{model} generator ({names[0]})"),
+        D.summarize(d_shape, name=f"{model} discriminator ({names[1]})", note=logits),
+    )
 
 
 # ----------------------------------------------------------------------------

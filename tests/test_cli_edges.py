@@ -217,3 +217,45 @@ def test_resume_with_too_few_epochs(capsys, tmp_path):
     one_line_error(capsys, ["train", *TINY, "--out", str(out), "--resume", "--epochs", "1"],
                    "already at step 8 (epoch 2)", "pass --epochs 3 to train 1 more")  # fmt: skip
     assert snapshot(out) == before
+
+
+# ----------------------------------------------------------------------------
+# 5. `minigan summary` knows the names `train --model` takes
+# ----------------------------------------------------------------------------
+def test_summary_of_a_gan_pair_shows_both_tables(capsys):
+    assert cli.main(["summary", "mlp-gan"]) == 0
+    out = capsys.readouterr().out
+    assert 'Model: "mlp-gan generator (mlp-generator)"' in out and "Total params: 574,608" in out
+    assert 'Model: "mlp-gan discriminator (mlp-discriminator)"' in out and "Total params: 566,273" in out
+    assert out.index("generator (") < out.index("discriminator (")
+
+
+@pytest.mark.parametrize("model", ["mlp-gan", "conv-gan", "dcgan", "cgan", "ring-2d", "grid-2d"])
+def test_summary_counts_what_train_builds(capsys, model):
+    from minigan.gan.run import TrainConfig, build_models
+    from minigan.nn.summary import count_params
+
+    assert cli.main(["summary", model]) == 0
+    totals = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Total params:")]
+    G, D = build_models(TrainConfig.for_model(model))
+    assert totals == [f"Total params: {sum(count_params(net)):,}" for net in (G, D)]
+
+
+@pytest.mark.parametrize("model, g_total", [("gaussian-1d", 2), ("mixture-1d", 4 * 32 + 32 + 32 * 32 + 32 + 33)])
+def test_summary_of_the_1d_experiments(capsys, model, g_total):
+    assert cli.main(["summary", model]) == 0
+    out = capsys.readouterr().out
+    assert f"Total params: {g_total:,}" in out and "Total params: 1,153" in out  # gaussian-1d-discriminator
+
+
+def test_summary_pair_takes_latent_dim(capsys):
+    assert cli.main(["summary", "mlp-gan", "--latent-dim", "100"]) == 0
+    assert f"Total params: {574_608 + 68 * 128:,}" in capsys.readouterr().out
+
+
+def test_summary_typo_suggests_and_lists_both_families(capsys):
+    err = one_line_error(capsys, ["summary", "mlp-gam"], "unknown model 'mlp-gam' (did you mean mlp-gan?)")
+    for name in ("mlp-gan", "dcgan", "cgan", "ring-2d", "mlp-generator", "dcgan-discriminator"):
+        assert name in err
+    one_line_error(capsys, ["summary", "dcgan-generater"], "did you mean dcgan-generator?")
+    one_line_error(capsys, ["summary", "zzzz"], "unknown model 'zzzz'; GAN pairs")
