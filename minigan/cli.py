@@ -34,13 +34,15 @@ Read next: ``minigan/__main__.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import math
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -626,14 +628,15 @@ def _train_loop(
             nrow = config.spec.num_classes  # conditional: one column per class
             save_image_grid(x, out / f"samples_{run.step:04d}.png", nrow=nrow, value_range=config.spec.value_range)
 
+    dataset = run.dataset_info.get("name", "?")
+    # Printed (and flushed) before the bar exists: printed after, it lands on the bar's line.
+    _say(args, f"training {config.model} ({config.loss}) on {dataset} from step {run.step} to {total}; writing {out}")
     show_bar = not args.quiet and sys.stdout.isatty()
     bar = None
     if show_bar:
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=min(run.step, total), unit="step", dynamic_ncols=True, desc=config.model)
-    dataset = run.dataset_info.get("name", "?")
-    _say(args, f"training {config.model} ({config.loss}) on {dataset} from step {run.step} to {total}; writing {out}")
     if run.step == 0 or not any(out.glob("samples_*.png")) and not any(out.glob("scatter_*.png")):
         save_samples()
 
@@ -990,6 +993,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+@contextlib.contextmanager
+def _quiet_downloads(quiet: bool) -> Iterator[None]:
+    """``--quiet``: no "downloading URL" / "failed" lines from minigan.data, for this command only.
+
+    The level is put back afterwards, so that ``main`` called again in the same process
+    (the tests, a notebook) logs as before.
+    """
+    log = logging.getLogger("minigan.data.download")
+    before = log.level
+    if quiet:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``minigan`` parser with every registered sub-command."""
     from minigan import __version__
@@ -1013,7 +1033,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        with _quiet_downloads(getattr(args, "quiet", False)):
+            return args.func(args)
     except UsageError as e:
         print(f"minigan: error: {e}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +260,123 @@ def test_summary_typo_suggests_and_lists_both_families(capsys):
         assert name in err
     one_line_error(capsys, ["summary", "dcgan-generater"], "did you mean dcgan-generator?")
     one_line_error(capsys, ["summary", "zzzz"], "unknown model 'zzzz'; GAN pairs")
+
+
+# ----------------------------------------------------------------------------
+# 6. Downloads: quiet, and one try when there is no network at all
+# ----------------------------------------------------------------------------
+def _fail_with(monkeypatch, error: Exception) -> list[str]:
+    """Every download raises ``error``; returns the list of URLs asked for."""
+    from minigan.data import mnist
+
+    asked: list[str] = []
+
+    def http_get(url: str, timeout: float) -> bytes:
+        asked.append(url)
+        raise error
+
+    monkeypatch.setattr(mnist, "_http_get", http_get)
+    return asked
+
+
+MIRRORS = ["https://a.example/mnist/", "https://b.example/mnist/", "https://c.example/mnist/"]
+
+
+def test_no_network_stops_after_the_first_mirror(tmp_path, monkeypatch, caplog):
+    import socket
+    import urllib.error
+
+    from minigan.data import mnist
+
+    asked = _fail_with(monkeypatch, urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))
+    with caplog.at_level("WARNING", logger="minigan.data"), pytest.raises(mnist.MNISTNotFound) as info:
+        mnist.fetch_mnist("train", cache_dir=tmp_path, mirrors=MIRRORS, data_dir=tmp_path)
+    assert asked == [MIRRORS[0] + "train-images-idx3-ubyte.gz"]
+    assert info.value.offline and len(info.value.attempts) == 1
+    assert "no network" in info.value.attempts[0] and "other 2 mirror(s) not tried" in info.value.attempts[0]
+    assert info.value.summary().endswith("and no network to download it")
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 1 and "no network" in failures[0]
+
+
+@pytest.mark.parametrize("kind", ["http-404", "refused"])
+def test_a_server_side_failure_still_tries_every_mirror(tmp_path, monkeypatch, kind):
+    import urllib.error
+
+    from minigan.data import mnist
+
+    error = (
+        urllib.error.HTTPError(MIRRORS[0], 404, "Not Found", {}, None)  # type: ignore[arg-type]
+        if kind == "http-404"
+        else urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))  # that one server
+    )
+    asked = _fail_with(monkeypatch, error)
+    with pytest.raises(mnist.MNISTNotFound) as info:
+        mnist.fetch_mnist("train", cache_dir=tmp_path, mirrors=MIRRORS, data_dir=tmp_path)
+    assert len(asked) == 3 and len(info.value.attempts) == 3 and not info.value.offline
+
+
+def _offline_auto_train(tmp_path, monkeypatch, *flags: str) -> int:
+    import socket
+    import urllib.error
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MINIGAN_DATA", raising=False)
+    _fail_with(monkeypatch, urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")))
+    argv = ["train", "--dataset", "auto", "--limit", "64", "--batch-size", "16", "--steps", "1", *flags]
+    return cli.main([*argv, "--sample-every", "0", "--out", str(tmp_path / "run")])
+
+
+def test_quiet_hides_the_download_lines(tmp_path, monkeypatch, caplog):
+    caplog.set_level("INFO")
+    assert _offline_auto_train(tmp_path, monkeypatch, "--quiet") == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "downloading" in m or "failed" in m], messages
+    # the substitution itself is still announced (once): who asked for MNIST must notice
+    assert [m for m in messages if "using the built-in glyph digits" in m and "no network" in m]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["dataset"] == "glyphs"
+
+
+def test_without_quiet_one_download_line_and_one_failure(tmp_path, monkeypatch, caplog, capsys):
+    import logging
+
+    caplog.set_level("INFO")
+    assert _offline_auto_train(tmp_path, monkeypatch) == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("downloading")]) == 1, messages
+    assert len([m for m in messages if "failed: no network" in m]) == 1, messages
+    assert logging.getLogger("minigan.data.download").level == logging.NOTSET  # --quiet's level did not stick
+
+
+def test_the_header_comes_before_the_progress_bar(tmp_path, monkeypatch):
+    """On a terminal the bar is drawn on stderr without a newline: a header printed after its
+    creation would land on the bar's line."""
+    import tqdm
+
+    events: list[str] = []
+
+    class Terminal:
+        def write(self, text: str) -> int:
+            if text.strip():
+                events.append("stdout: " + text.strip())
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+        def isatty(self) -> bool:
+            return True
+
+    class Bar:
+        def __init__(self, *args, **kwargs) -> None:
+            events.append("bar")
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    argv = ["--dataset", "glyphs", "--limit", "64", "--batch-size", "16", "--steps", "2"]
+    assert cli.main(["train", *argv, "--out", str(tmp_path / "run")]) == 0
+    header = next(i for i, e in enumerate(events) if e.startswith("stdout: training mlp-gan"))
+    assert header < events.index("bar"), events
