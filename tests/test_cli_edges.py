@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -380,3 +381,36 @@ def test_the_header_comes_before_the_progress_bar(tmp_path, monkeypatch):
     assert cli.main(["train", *argv, "--out", str(tmp_path / "run")]) == 0
     header = next(i for i, e in enumerate(events) if e.startswith("stdout: training mlp-gan"))
     assert header < events.index("bar"), events
+
+
+# ----------------------------------------------------------------------------
+# 7. The README: Python version, virtual environment, and the script behind its picture
+# ----------------------------------------------------------------------------
+def test_readme_quickstart_starts_with_a_venv():
+    readme = (REPO / "README.md").read_text()
+    quickstart = readme[readme.index("## Quickstart") :]
+    venv = quickstart.index("python3 -m venv .venv && . .venv/bin/activate")
+    assert "Python >= 3.11" in quickstart[:venv]
+    # the two quickstart commands, unchanged, after it
+    assert venv < quickstart.index("pip install -e . && minigan train --out runs/quickstart")
+    assert venv < quickstart.index("pip install -e '.[test]' && pytest -m \"not slow\"")
+    assert "python_requires = >=3.11" in (REPO / "setup.cfg").read_text()  # what the README says
+
+
+def test_make_readme_grid_runs_the_quickstart_command(tmp_path):
+    """The script with a 2-step override (the real run takes minutes): it copies the last grid."""
+    script = REPO / "docs" / "make_readme_grid.py"
+    source = script.read_text()
+    assert '["minigan", "train", "--out", "runs/quickstart"]' in source  # the README's command
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("MINIGAN_DATA", None)
+    out, dest = tmp_path / "quickstart", tmp_path / "grid.png"
+    argv = ["--steps", "2", "--out", str(out), "--dest", str(dest), "--", "--no-download", "--limit", "256"]
+    r = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"running: minigan train --out {out} --steps 2 --no-download --limit 256" in r.stdout
+    assert dest.read_bytes() == (out / "samples_0002.png").read_bytes()
+    # a second run into the same folder fails as the CLI says, and leaves the picture alone
+    dest.write_bytes(b"old")
+    r = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "already holds a checkpoint" in r.stderr and dest.read_bytes() == b"old"
