@@ -143,6 +143,18 @@ def test_train_into_a_read_only_folder(capsys, tmp_path):
         ro.chmod(0o755)
 
 
+def test_a_permission_error_is_one_line_for_root_too(capsys, tmp_path, monkeypatch):
+    """What a read-only folder gives a normal user, simulated (root may write anywhere)."""
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli.tempfile, "mkstemp", denied)
+    out = tmp_path / "run"
+    one_line_error(capsys, ["train", *TINY, "--out", str(out)], f"--out {out}: cannot write there (Permission denied)")
+    assert not out.exists()
+
+
 def test_sample_and_evaluate_check_their_output_first(capsys, tmp_path, run_dir, monkeypatch):
     from minigan import metrics
 
