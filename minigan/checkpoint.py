@@ -287,13 +287,15 @@ def read(path: str | os.PathLike) -> Checkpoint:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
+        _check_container(path)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise CheckpointError(f"{path}: not a checkpoint (a single .npy array, not an .npz archive)")
         with loaded as npz:
             files = set(npz.files)
-            if META_KEY not in files or DIGEST_KEY not in files:
-                raise CheckpointError(f"{path}: not a minigan checkpoint (no {META_KEY} entry)")
+            for key in (META_KEY, DIGEST_KEY):
+                if key not in files:
+                    raise CheckpointError(f"{path}: not a minigan checkpoint (no {key} entry)")
             meta_bytes = _uint8_bytes(npz[META_KEY], META_KEY, path)
             digest = _uint8_bytes(npz[DIGEST_KEY], DIGEST_KEY, path).decode("ascii", errors="replace")
             if hashlib.sha256(meta_bytes).hexdigest() != digest:
@@ -334,6 +336,29 @@ def read(path: str | os.PathLike) -> Checkpoint:
             UnicodeDecodeError) as e:  # fmt: skip
         raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({type(e).__name__}: {e})") from e
     return Checkpoint(path, meta, arrays)
+
+
+#: The first bytes of the files np.load can open: a zip (.npz; "PK\x05\x06" starts an empty one),
+#: a single .npy array, and a pickle of protocol 2 or later (what np.load falls back to).
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_MAGIC = b"\x80"
+
+
+def _check_container(path: str) -> None:
+    """Refuse a file that is no .npz at all (a README, a PNG) before np.load sees it.
+
+    np.load treats anything that is neither a zip nor an .npy as a pickle, so with
+    allow_pickle=False a text file or an image would be reported as "contains pickled
+    Python objects", which is false and alarming. Only files that really start like a
+    pickle (or an .npy, which may hold an object array) go on to np.load's own checks.
+    An empty file is left to them too: it is reported as truncated.
+    """
+    with open(path, "rb") as f:
+        head = f.read(len(_NPY_MAGIC))
+    if not head or head.startswith((*_ZIP_MAGIC, _NPY_MAGIC, _PICKLE_MAGIC)):
+        return
+    raise CheckpointError(f"{path}: not a minigan checkpoint (not an .npz archive)")
 
 
 def _uint8_bytes(a: Any, key: str, path: str) -> bytes:

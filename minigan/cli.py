@@ -14,7 +14,8 @@ and exit with status 2, without a traceback.
 
 Sub-commands:
 
-- ``minigan summary NAME``: the Keras-style table of a seed architecture;
+- ``minigan summary NAME``: the Keras-style table of a seed architecture, or both
+  tables of a GAN named as ``train --model`` names it (``mlp-gan``);
   ``minigan summary --list`` lists the names.
 - ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...) and
   write sample grids, a GIF, curves, ``history.csv``, ``metrics.json`` and a
@@ -24,7 +25,7 @@ Sub-commands:
 - ``minigan sample``: rebuild the generator of a checkpoint and draw a grid.
 - ``minigan evaluate``: score the generator of a checkpoint with the classifier-based
   metrics of :mod:`minigan.metrics` (IS, FID, KID, precision/recall, class coverage,
-  Parzen log-likelihood) and write them to a JSON file. ``minigan train --eval-every N``
+  Parzen log-likelihood) and write them to ``eval.json`` beside it. ``minigan train --eval-every N``
   computes the same metrics (Parzen aside) during training, into the history.
 
 Read next: ``minigan/__main__.py``.
@@ -33,12 +34,15 @@ Read next: ``minigan/__main__.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import math
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +64,10 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
         "output shape and parameter count, then Total / Trainable / Non-trainable params. "
         "BatchNorm running statistics count as non-trainable, as in Keras.",
     )
-    p.add_argument("name", nargs="?", help="model name, e.g. mlp-discriminator (see --list)")
+    p.add_argument(
+        "name", nargs="?", help="a GAN as `train --model` names it (mlp-gan: both tables), or one network "
+        "(mlp-discriminator); see --list"
+    )  # fmt: skip
     p.add_argument("--list", action="store_true", help="list the available model names and exit")
     p.add_argument("--latent-dim", type=int, default=None, help="noise size of a generator (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (does not change the counts)")
@@ -69,26 +76,72 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
 
 def run_summary(args: argparse.Namespace) -> int:
     from minigan import models  # imported here so `minigan --help` stays fast
+    from minigan.gan import run as R
 
+    pairs = list(R.MODEL_NAMES)  # what `minigan train --model` takes: a generator and a discriminator
     if args.list:
-        width = max(len(n) for n in models.names())
+        width = max(len(n) for n in [*models.names(), *pairs])
         for name in models.names():
             meta = models.info(name)
             print(f"{name.ljust(width)}  {meta.role:<13}  {meta.description}")
+        for name in pairs:
+            spec = R.GAN_MODELS.get(name)
+            nets = f"{spec.generator} + {spec.discriminator}" if spec else "the 1-D Gaussian-fitting experiment's pair"
+            print(f"{name.ljust(width)}  {'GAN pair':<13}  `train --model {name}`: {nets}")
         return 0
     if args.name is None:
         raise UsageError("summary needs a model NAME (or --list to see them)")
-    if args.name not in models.names():
-        raise UsageError(f"unknown model {args.name!r}; choose one of: {', '.join(models.names())}")
-    kwargs = {}
+    if args.name not in models.names() and args.name not in pairs:
+        import difflib
+
+        close = difflib.get_close_matches(args.name, [*pairs, *models.names()], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(
+            f"unknown model {args.name!r}{hint}; GAN pairs (as in train --model): {', '.join(pairs)}; "
+            f"single networks: {', '.join(models.names())}"
+        )
     if args.latent_dim is not None:
-        if models.info(args.name).role != "generator":
-            raise UsageError(f"--latent-dim applies to generators; {args.name} is a {models.info(args.name).role}")
+        role = "GAN pair" if args.name in pairs else models.info(args.name).role
+        if role not in ("generator", "GAN pair"):
+            raise UsageError(f"--latent-dim applies to generators; {args.name} is a {role}")
         if args.latent_dim < 1:
             raise UsageError(f"--latent-dim must be >= 1, got {args.latent_dim}")
-        kwargs["latent_dim"] = args.latent_dim
+    if args.name in pairs:
+        generator, discriminator = _pair_summaries(args.name, args.seed, args.latent_dim)
+        print(f"{generator}\n\n{discriminator}")
+        return 0
+    kwargs = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
     print(models.summarize(args.name, rng=args.seed, **kwargs))
     return 0
+
+
+def _pair_summaries(model: str, seed: int, latent_dim: int | None) -> tuple[Any, Any]:
+    """The Keras-style tables of the generator and discriminator `minigan train --model MODEL` builds."""
+    from minigan import backend as B
+    from minigan import models
+    from minigan.gan import run as R
+
+    logits = "Output: logits (no final sigmoid; the GAN losses apply it, numerically stable)."
+    if model in R.TOY_1D_MODELS:  # what _train_toy_1d runs: minigan.gan.experiments.run_gaussian_1d
+        from minigan.gan.experiments import build_1d_generator
+
+        kind = "mlp" if model == "mixture-1d" else "linear"
+        latent = latent_dim or (4 if kind == "mlp" else 1)  # run_gaussian_1d's defaults
+        root = B.Generator(seed)
+        G = build_1d_generator(kind, root.spawn(), latent_dim=latent)
+        D = models.build("gaussian-1d-discriminator", rng=root.spawn())
+        names, d_shape = (f"{kind} 1-D generator", "gaussian-1d-discriminator"), (1,)
+    else:
+        config = R.TrainConfig.for_model(model, latent_dim=latent_dim, seed=seed)
+        G, D = R.build_models(config)
+        latent = config.resolved_latent_dim()
+        names = (config.spec.generator, config.spec.discriminator)
+        spec = config.spec
+        d_shape = (2,) if spec.data != "images" else (784,) if spec.flat else (1, 28, 28)
+    return (
+        G.summarize((latent,), name=f"{model} generator ({names[0]})"),
+        D.summarize(d_shape, name=f"{model} discriminator ({names[1]})", note=logits),
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -294,6 +347,7 @@ def run_train(args: argparse.Namespace) -> int:
     if model not in R.GAN_MODELS and model not in R.TOY_1D_MODELS:  # pragma: no cover - argparse checks
         raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(R.MODEL_NAMES)}")
     out = Path(args.out or os.path.join("runs", model))
+    _check_writable(out, "--out", folder=True)
     if model in R.TOY_1D_MODELS:
         return _train_toy_1d(args, model, out)
     for flag, value in (("--mu", args.mu), ("--sigma", args.sigma)):
@@ -319,6 +373,8 @@ def run_train(args: argparse.Namespace) -> int:
                     f"--resume: {flag} {given} differs from the checkpoint's {getattr(config, key)!r} "
                     "(a resumed run keeps its settings; leave the flag out or use another --out)"
                 )
+        if args.steps is not None and args.steps <= saved.step:  # before the data is even loaded
+            raise _already_reached(saved.step, args.steps, args, 0)
     else:
         if ckpt_path.exists() and not args.overwrite:
             raise UsageError(
@@ -357,6 +413,9 @@ def run_train(args: argparse.Namespace) -> int:
     elif saved is None:
         config.steps = R.TrainConfig.for_model(config.model).steps
     # (resumed without --steps/--epochs: the checkpoint's target)
+    if saved is not None and config.steps <= saved.step:  # nothing to train: write nothing either
+        steps_per_epoch = len(data) // run.trainer.d_steps if hasattr(data, "__len__") else 0
+        raise _already_reached(saved.step, config.steps, args, steps_per_epoch)
     out.mkdir(parents=True, exist_ok=True)
     if saved is not None:
         try:
@@ -440,6 +499,72 @@ def _read_run_checkpoint(path: Path, what: str) -> Any:
     return ckpt
 
 
+def _check_writable(path: Path, flag: str, *, folder: bool) -> None:
+    """A one-line UsageError unless ``path`` (a folder, or a file) can be written.
+
+    Checked before any work, so that an unwritable ``--out`` fails at once rather than
+    after minutes of training or scoring. Nothing is created: the nearest folder that
+    exists is probed with a temporary file, removed again; an existing file is opened
+    for appending, which changes nothing. (``os.access`` would not do: it says yes to
+    root whatever the permissions.)
+    """
+    try:
+        if path.is_dir() != folder and path.exists():
+            kind = "a folder" if path.is_dir() else "a file"
+            raise UsageError(f"{flag} {path}: that is {kind}; give {'a folder' if folder else 'a file name'}")
+        existing = path if folder else path.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{flag} {path}: cannot write there, {existing} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".minigan-write-test-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+        if not folder and path.exists():
+            with open(path, "ab"):
+                pass
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write there ({e.strerror or type(e).__name__})") from None
+
+
+#: What `minigan train` writes into its --out folder; `sample` and `evaluate` never write over them.
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "history.csv", "progress.gif", "losses.png",
+             "d_outputs.png", "grad_norms.png", "scatter.png")  # fmt: skip
+RUN_FILE_PATTERNS = ("samples_*.png", "scatter_*.png")
+
+
+def _refuse_run_file(path: Path, flag: str) -> None:
+    """A UsageError if ``path`` is one of the files of a training run's folder."""
+    run_folder = any((path.parent / name).exists() for name in ("checkpoint.npz", "config.json"))
+    if run_folder and (path.name in RUN_FILES or any(path.match(p) for p in RUN_FILE_PATTERNS)):
+        raise UsageError(f"{flag} {path}: that is a file of the training run in {path.parent}; choose another name")
+
+
+def _already_reached(step: int, total: int, args: argparse.Namespace, steps_per_epoch: int) -> UsageError:
+    """``--resume`` to a total the checkpoint has already reached: say what to pass instead.
+
+    ``--steps`` and ``--epochs`` count from the start of the run, not from the checkpoint;
+    reading them as "this many more" is the natural mistake, so the message gives the total
+    that would mean that.
+    """
+    if args.epochs is not None:
+        done = math.ceil(step / max(1, steps_per_epoch))
+        return UsageError(
+            f"the checkpoint is already at step {step} (epoch {step / max(1, steps_per_epoch):.3g}) and --epochs "
+            f"{args.epochs} ends at step {total}; --epochs is the total number of passes, "
+            f"pass --epochs {done + args.epochs} to train {args.epochs} more"
+        )
+    if args.steps is not None:
+        return UsageError(
+            f"the checkpoint is already at step {step}; --steps is the total step count, "
+            f"pass --steps {step + args.steps} to train {args.steps} more"
+        )
+    return UsageError(
+        f"the checkpoint is already at step {step}, the run's target; "
+        f"pass --steps N (the total, above {step}) to train further"
+    )
+
+
 def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[Any, dict[str, Any]]:
     """The trainer's data source and a description of it (for config.json / metrics.json)."""
     spec = config.spec
@@ -511,14 +636,15 @@ def _train_loop(
             nrow = config.spec.num_classes  # conditional: one column per class
             save_image_grid(x, out / f"samples_{run.step:04d}.png", nrow=nrow, value_range=config.spec.value_range)
 
+    dataset = run.dataset_info.get("name", "?")
+    # Printed (and flushed) before the bar exists: printed after, it lands on the bar's line.
+    _say(args, f"training {config.model} ({config.loss}) on {dataset} from step {run.step} to {total}; writing {out}")
     show_bar = not args.quiet and sys.stdout.isatty()
     bar = None
     if show_bar:
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=min(run.step, total), unit="step", dynamic_ncols=True, desc=config.model)
-    dataset = run.dataset_info.get("name", "?")
-    _say(args, f"training {config.model} ({config.loss}) on {dataset} from step {run.step} to {total}; writing {out}")
     if run.step == 0 or not any(out.glob("samples_*.png")) and not any(out.glob("scatter_*.png")):
         save_samples()
 
@@ -722,6 +848,9 @@ def run_sample(args: argparse.Namespace) -> int:
     from minigan.backend import host_np as np
     from minigan.gan import run as R
 
+    out = Path(args.out)
+    _refuse_run_file(out, "--out")
+    _check_writable(out, "--out", folder=False)
     ckpt = _read_run_checkpoint(Path(args.checkpoint), what="--checkpoint")
     config = ckpt.extra["config"]
     classes = config.get("num_classes")
@@ -744,7 +873,6 @@ def run_sample(args: argparse.Namespace) -> int:
             labels = np.arange(args.n, dtype=np.int64) % classes  # one column per class
             nrow = nrow or classes
     x = R.sample(G, args.n, config["latent_dim_resolved"], B.Generator(args.seed), labels)
-    out = Path(args.out)
     if config.get("image_shape"):
         from minigan.viz import save_image_grid
 
@@ -778,7 +906,7 @@ what is measured (image models; see minigan/metrics/scores.py for the definition
 FID is biased at small N: compare values measured with the same --n only.
 
 examples:
-  minigan evaluate --checkpoint runs/quickstart/checkpoint.npz --out runs/quickstart/eval.json
+  minigan evaluate --checkpoint runs/quickstart/checkpoint.npz      # writes runs/quickstart/eval.json
   minigan evaluate --checkpoint runs/dcgan/checkpoint.npz --n 2000 --no-parzen --data-dir /data
 """
 
@@ -805,7 +933,10 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None, help="folder to look for the MNIST files in first")
     p.add_argument("--no-parzen", action="store_true", help="skip the Parzen-window log-likelihood (the slow part)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--out", default="metrics.json", help="the JSON file to write (default metrics.json)")
+    p.add_argument(
+        "--out", default=None, help="the JSON file to write (default: eval.json beside the checkpoint; never "
+        "one of the training run's own files, such as its metrics.json)"
+    )  # fmt: skip
     p.set_defaults(func=run_evaluate)
 
 
@@ -814,6 +945,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from minigan.data import mnist
 
     path = Path(args.checkpoint)
+    # Checked first: scoring takes a while (~35 s at the default --n), and would be lost.
+    out = Path(args.out) if args.out is not None else path.parent / "eval.json"
+    _refuse_run_file(out, "--out")
+    _check_writable(out, "--out", folder=False)
     ckpt = _read_run_checkpoint(path, what="--checkpoint")
     trained_on = (ckpt.extra.get("dataset") or {}).get("name")
     image_model = bool(ckpt.extra["config"].get("image_shape"))
@@ -832,7 +967,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--checkpoint: {_one_line(e)}") from None
     values["checkpoint"] = str(path)
     values["seconds"] = round(time.perf_counter() - started, 2)
-    out = Path(args.out)
     if out.parent != Path():
         out.parent.mkdir(parents=True, exist_ok=True)
     _write_json(out, values)
@@ -868,6 +1002,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+@contextlib.contextmanager
+def _quiet_downloads(quiet: bool) -> Iterator[None]:
+    """``--quiet``: no "downloading URL" / "failed" lines from minigan.data, for this command only.
+
+    The level is put back afterwards, so that ``main`` called again in the same process
+    (the tests, a notebook) logs as before.
+    """
+    log = logging.getLogger("minigan.data.download")
+    before = log.level
+    if quiet:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``minigan`` parser with every registered sub-command."""
     from minigan import __version__
@@ -893,7 +1044,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        with _quiet_downloads(getattr(args, "quiet", False)):
+            return args.func(args)
     except UsageError as e:
         print(f"minigan: error: {e}", file=sys.stderr)
         return 2

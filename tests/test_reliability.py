@@ -212,7 +212,7 @@ def _pair_and_opts():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["summary", "no-such-model"], "unknown model 'no-such-model'; choose one of: mlp-discriminator"),
+        (["summary", "no-such-model"], "unknown model 'no-such-model'; GAN pairs (as in train --model): mlp-gan"),
         (["train", "--model", "no-such"], "invalid choice: 'no-such'"),
         (["train", "--loss", "no-such"], "invalid choice: 'no-such'"),
         (["train", "--dataset", "no-such"], "invalid choice: 'no-such'"),

@@ -133,7 +133,10 @@ def test_cli_summary_prints_the_seed_totals(capsys, name):
 def test_cli_list_and_options(capsys):
     assert cli.main(["summary", "--list"]) == 0
     listing = capsys.readouterr().out
-    assert [line.split()[0] for line in listing.splitlines()] == models.names()
+    from minigan.gan.run import MODEL_NAMES
+
+    # the single networks, then the GAN pairs `minigan train --model` takes
+    assert [line.split()[0] for line in listing.splitlines()] == [*models.names(), *MODEL_NAMES]
     assert cli.main(["summary", "conv-generator", "--latent-dim", "100"]) == 0
     assert f"Total params: {260_737 + 68 * 1152:,}" in capsys.readouterr().out
 

@@ -33,11 +33,13 @@ Read next: ``minigan/data/glyphs.py`` (digits that need no download).
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import http.client
 import logging
 import os
+import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -66,6 +68,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("minigan.data")
+#: The "downloading URL" / "failed" lines: a logger of their own, so that ``minigan train --quiet``
+#: can silence them and keep the data set's other warnings.
+download_logger = logging.getLogger("minigan.data.download")
 
 
 # ----------------------------------------------------------------------------
@@ -95,16 +100,21 @@ class MNISTNotFound(DatasetUnavailable):
         attempts: one line per failed download (empty when downloading was off).
     """
 
-    def __init__(self, message: str, searched: Sequence[Path] = (), attempts: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, searched: Sequence[Path] = (), attempts: Sequence[str] = (), *, offline: bool = False
+    ) -> None:
         super().__init__(message)
         self.searched = list(searched)
         self.attempts = list(attempts)
+        self.offline = offline  # the first download showed there is no network: the other mirrors were skipped
 
     def summary(self) -> str:
         """One line: why the data set is missing."""
         where = ", ".join(str(d) for d in self.searched) or "nowhere"
         if not self.attempts:
             return f"not found in {where} (download disabled)"
+        if self.offline:
+            return f"not found in {where}, and no network to download it"
         return f"not found in {where}, and {len(self.attempts)} download attempt(s) failed"
 
 
@@ -383,16 +393,20 @@ def fetch_mnist(
     for kind, name in zip(("images", "labels"), spec.files(split)):
         count = counts[split] if counts is not None else None
         hit = _find_local(name, kind, spec, dirs, cache, known.get(name), count)
+        offline = False
         if hit is not None:
             origins.append(str(hit[0].parent))
         elif download:
             urls = list(mirrors if mirrors is not None else spec.mirrors)
-            hit = _download(name, kind, urls, cache / spec.name, known.get(name), count, timeout, attempts)
+            try:
+                hit = _download(name, kind, urls, cache / spec.name, known.get(name), count, timeout, attempts)
+            except _NoNetwork:
+                hit, offline = None, True
             if hit is not None:
                 origins.append(f"downloaded from {hit[2]}")
         if hit is None:
             message = _not_found_message(spec, split, dirs, cache, download, attempts, mirrors)
-            raise MNISTNotFound(message, [d for d, _ in dirs], attempts)
+            raise MNISTNotFound(message, [d for d, _ in dirs], attempts, offline=offline)
         paths[kind], arrays[kind] = hit[0], hit[1]
     origin = origins[0] if origins[0] == origins[1] else " and ".join(origins)
     return MNISTFiles(paths["images"], paths["labels"], origin, spec, split, arrays["images"], arrays["labels"])
@@ -427,6 +441,29 @@ def _find_local(
     return None
 
 
+class _NoNetwork(Exception):
+    """Raised by :func:`_download` when a failure shows that no mirror can be reached."""
+
+
+#: errno values that mean "this machine has no network", not "this server is down".
+_NO_NETWORK_ERRNOS = frozenset({errno.ENETUNREACH, errno.ENETDOWN})
+
+
+def _no_network(e: BaseException) -> bool:
+    """True when a download error says no server at all can be reached from here.
+
+    That is a failed name lookup (no DNS: the usual offline machine) or an unreachable
+    network. A refused connection, a timeout or an HTTP error (404, 403, ...) concern one
+    server, and the next mirror is another server, so those do not count.
+    """
+    if isinstance(e, urllib.error.HTTPError):
+        return False
+    reason = e.reason if isinstance(e, urllib.error.URLError) else e
+    if isinstance(reason, socket.gaierror):
+        return True
+    return isinstance(reason, OSError) and reason.errno in _NO_NETWORK_ERRNOS
+
+
 def _download(
     name: str,
     kind: str,
@@ -440,10 +477,12 @@ def _download(
     """Try each mirror in turn; on success the verified file is at ``target_dir/name.gz``.
 
     Returns (path, contents, url), or None after recording each failure in ``attempts``.
+    Raises :class:`_NoNetwork` (the failure recorded too) as soon as one failure shows there
+    is no network at all: trying the other mirrors would only repeat it.
     """
-    for base in urls:
+    for i, base in enumerate(urls):
         url = base.rstrip("/") + "/" + name + ".gz"
-        logger.warning("downloading %s", url)
+        download_logger.warning("downloading %s", url)
         try:
             raw = _http_get(url, timeout)
             # Verify *before* anything is written where the loader looks.
@@ -453,8 +492,14 @@ def _download(
             array = parse_idx(data, "download")
             _validate(array, kind, count, "download")
         except (OSError, http.client.HTTPException, IDXError) as e:  # URLError, timeouts, HTTP errors
+            if _no_network(e):
+                rest = len(urls) - i - 1
+                skipped = f"; the other {rest} mirror(s) not tried" if rest else ""
+                attempts.append(f"{url}: no network ({type(e).__name__}: {e}){skipped}")
+                download_logger.warning("  failed: no network (%s)%s", e, skipped)
+                raise _NoNetwork from e
             attempts.append(f"{url}: {type(e).__name__}: {e}")
-            logger.warning("  failed: %s", e)
+            download_logger.warning("  failed: %s", e)
             continue
         path = target_dir / (name + ".gz")
         _atomic_write(path, raw)

@@ -68,6 +68,7 @@ __all__ = [
     "TrainConfig",
     "TrainingRun",
     "build_generator",
+    "build_models",
     "sample",
     "summarize_history",
     "write_history_csv",
@@ -255,6 +256,17 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def build_models(config: TrainConfig) -> tuple[Module, Module]:
+    """The generator and discriminator of a run, with their initial weights (seeded by ``config.seed``).
+
+    What :class:`TrainingRun` trains, and what ``minigan summary mlp-gan`` shows.
+    """
+    root = B.Generator(config.seed)
+    G = _build(config.spec.generator, root.spawn(), config.generator_kwargs())
+    D = _build(config.spec.discriminator, root.spawn(), config.discriminator_kwargs())
+    return G, D
+
+
 def build_generator(config: Mapping[str, Any], rng: B.Generator | int = 0) -> Module:
     """Rebuild a run's generator from its saved config dict (``checkpoint.extra["config"]``)."""
     g = config["generator"]
@@ -362,9 +374,7 @@ class TrainingRun:
         self.config = config
         self.data = data
         self.dataset_info = dict(dataset_info or {})
-        root = B.Generator(config.seed)
-        self.G = _build(config.spec.generator, root.spawn(), config.generator_kwargs())
-        self.D = _build(config.spec.discriminator, root.spawn(), config.discriminator_kwargs())
+        self.G, self.D = build_models(config)
         betas = (config.beta1, config.beta2)
         self.g_opt = Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.d_opt = Adam(self.D.parameters(), lr=config.lr, betas=betas)

@@ -22,7 +22,7 @@ judge): ``metrics.load_classifier("mnist")``. Images go in as ``(N, 1, 28, 28)``
     metrics.evaluate_generator(G, n=10000, real_images=ref, latent_dim=32)
     metrics.mode_metrics(samples, mixture)          # 2-D mixtures: modes, high quality, reverse KL
 
-On the command line: ``minigan evaluate --checkpoint runs/x/checkpoint.npz --out metrics.json``,
+On the command line: ``minigan evaluate --checkpoint runs/x/checkpoint.npz`` (writes ``runs/x/eval.json``),
 and ``minigan train --eval-every N`` logs the metrics during training.
 
 Files:
