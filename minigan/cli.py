@@ -288,8 +288,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     out.add_argument(
         "--stop-on-nan", action=argparse.BooleanOptionalAction, default=True, help="stop at the first NaN/Inf "
-        "loss or gradient, keeping the last good checkpoint (default: on; it reads the numbers back every step, "
-        "which on a GPU makes each step wait: --no-stop-on-nan avoids that)"
+        "loss or gradient, keeping the last good checkpoint (default: on; on a GPU checked when the numbers are "
+        "read back, every --log-every steps and before each checkpoint, so that no step waits for them)"
     )  # fmt: skip
     out.add_argument(
         "--eval-every", type=_int_at_least(0), default=0, help="image models: score the generator every N steps "
@@ -403,7 +403,10 @@ def run_train(args: argparse.Namespace) -> int:
     if args.epochs is not None and not hasattr(data, "__len__"):
         raise UsageError(f"--epochs needs a finite data set; {config.model} samples its data: use --steps")
     try:
-        run = R.TrainingRun(config, data, dataset_info, stop_on_nan=args.stop_on_nan)
+        # On a GPU the checks wait for the numbers' read-back (every --log-every steps and before each
+        # checkpoint) instead of making every step wait for them.
+        stop = ("deferred" if not B.get_backend().on_host else True) if args.stop_on_nan else False
+        run = R.TrainingRun(config, data, dataset_info, stop_on_nan=stop)
     except ValueError as e:
         raise UsageError(_one_line(e)) from None
     if args.epochs is not None:  # each step takes d_steps real batches

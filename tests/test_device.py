@@ -253,6 +253,44 @@ def test_stop_on_nan_still_stops_before_the_bad_update():
         np.testing.assert_array_equal(B.to_host(p.data), b)
 
 
+def test_deferred_stop_on_nan_checks_when_the_numbers_come_back(tmp_path):
+    trainer = _trainer(stop_on_nan="deferred")
+    trainer.train_step()
+    w = trainer.D.parameters()[0]
+    w.data = w.data * float("nan")
+    with B.count_transfers() as moved:
+        record = trainer.train_step()  # no read-back, so no check yet
+    assert moved.to_host == 0
+    with pytest.raises(minigan.gan.trainer.TrainingDiverged, match="step 2: the discriminator") as e:
+        record["d_loss"]
+    assert (e.value.step, e.value.network) == (2, "D")
+
+
+def test_deferred_stop_on_nan_stops_before_a_checkpoint_is_written(tmp_path):
+    from minigan.gan.run import TrainConfig, TrainingRun
+
+    run = TrainingRun(TrainConfig(model="ring-2d", batch_size=32), toy_ring(), {}, stop_on_nan="deferred")
+    path = tmp_path / "checkpoint.npz"
+    run.train(2, checkpoint_path=path)
+    saved = path.read_bytes()
+    w = run.trainer.D.parameters()[0]
+    w.data = w.data * float("nan")
+    with pytest.raises(minigan.gan.trainer.TrainingDiverged, match="step 3"):
+        run.train(4, checkpoint_path=path, checkpoint_every=1)
+    assert path.read_bytes() == saved  # the last good checkpoint is kept
+
+
+def toy_ring():
+    from minigan.data import toy
+
+    return toy.ring_2d()
+
+
+def test_stop_on_nan_takes_true_false_or_deferred():
+    with pytest.raises(ValueError, match="'deferred'"):
+        _trainer(stop_on_nan="later")
+
+
 # ----------------------------------------------------------------------------
 # Random numbers on the device
 # ----------------------------------------------------------------------------

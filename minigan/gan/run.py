@@ -29,7 +29,9 @@ most the steps since the last one, and ``--resume`` continues bit for bit from t
 Divergence. With ``stop_on_nan=True`` (``minigan train`` turns it on) the trainer raises
 :class:`~minigan.gan.trainer.TrainingDiverged` at the first NaN/Inf loss or gradient, before
 the bad update; :meth:`TrainingRun.train` then writes *no* checkpoint, so the last one on disk
-is the last good state.
+is the last good state. On a GPU ``minigan train`` uses ``stop_on_nan="deferred"``: the numbers
+are checked when they come back from the device (every ``--log-every`` steps, and before every
+checkpoint is written), so no step waits for them and the checkpoint on disk is still good.
 
 The models: ``mlp-gan``, ``conv-gan``, ``dcgan`` and ``cgan`` (class-conditional) use the
 architectures registered in :mod:`minigan.models`; ``ring-2d`` and ``grid-2d`` use the
@@ -369,7 +371,7 @@ class TrainingRun:
         data: Any,
         dataset_info: Mapping[str, Any] | None = None,
         *,
-        stop_on_nan: bool = False,
+        stop_on_nan: bool | str = False,
     ) -> None:
         self.config = config
         self.data = data

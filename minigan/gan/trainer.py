@@ -228,10 +228,12 @@ class ParameterAverage(Callback):
 # Step records: numbers that stay on the device until someone reads them
 # ----------------------------------------------------------------------------
 class _WaitingRecords:
-    """The records whose numbers are still on the device; :meth:`read_back` fetches them all at once."""
+    """The records whose numbers are still on the device; :meth:`read_back` fetches them all at once,
+    then hands them to ``check`` (if given)."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: Callable[[list[StepRecord]], None] | None = None) -> None:
         self.records: list[StepRecord] = []
+        self.check = check
 
     def read_back(self) -> None:
         """One transfer for every number of every waiting record (a 1-D float64 array of them)."""
@@ -244,6 +246,8 @@ class _WaitingRecords:
                 r._values[k] = v
         for r in records:
             r._on_device = []
+        if self.check is not None and records:
+            self.check(records)
 
 
 class StepRecord(MutableMapping):
@@ -337,9 +341,14 @@ class GANTrainer:
         seed: seeds the trainer's own random streams (noise, data, labels, penalties),
             which makes training deterministic given the models' initial weights.
         n_fixed: size of the fixed noise batch used for progress images.
-        stop_on_nan: check every real batch, loss and gradient norm; at the first NaN/Inf
-            raise :class:`TrainingDiverged` (naming the step and the network) *before* the
-            optimizer applies the bad update.
+        stop_on_nan: ``True``: check every real batch, loss and gradient norm; at the first
+            NaN/Inf raise :class:`TrainingDiverged` (naming the step and the network) *before*
+            the optimizer applies the bad update. That reads numbers back after every update,
+            which on a GPU makes each step wait. ``"deferred"``: check the losses and gradient
+            norms when the records come back from the device (whenever one is read, e.g. by a
+            progress bar or a checkpoint save, and every ``read_back_every`` steps); the run
+            then stops a few steps late, with the bad updates applied in memory but never
+            saved (a checkpoint reads the history back, and so checks it, before writing).
         check_models: at construction, run one batch through G and D (eval mode, no graph,
             no random stream touched) so that a generator/discriminator pair whose shapes do
             not fit is reported now, with both shapes, rather than at the first step.
@@ -368,14 +377,16 @@ class GANTrainer:
         noise: str = "normal",
         seed: int = 0,
         n_fixed: int = 64,
-        stop_on_nan: bool = False,
+        stop_on_nan: bool | str = False,
         check_models: bool = True,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(n_fixed, bool) or not isinstance(n_fixed, int) or n_fixed < 1:
             raise ValueError(f"n_fixed must be a positive integer, got {n_fixed!r}")
-        self.stop_on_nan = stop_on_nan
+        if stop_on_nan not in (True, False, "deferred"):
+            raise ValueError(f"stop_on_nan must be True, False or 'deferred', got {stop_on_nan!r}")
+        self.stop_on_nan = stop_on_nan is True  # the checks inside a step
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.loss = get_loss(loss, label_smoothing=label_smoothing)
@@ -414,7 +425,9 @@ class GANTrainer:
         self.d_updates = 0  # discriminator optimizer steps done
         self.g_updates = 0  # generator optimizer steps done
         self.history: list[MutableMapping[str, Any]] = []
-        self._waiting = _WaitingRecords()  # records whose numbers are still on the device
+        # Records whose numbers are still on the device; with stop_on_nan="deferred" every
+        # read-back checks them.
+        self._waiting = _WaitingRecords(self._check_read_back if stop_on_nan == "deferred" else None)
         #: At most this many records wait on the device before being read back unasked.
         self.read_back_every = 1000
         if check_models:
@@ -644,6 +657,29 @@ class GANTrainer:
         for key, value in zip(keys, values):
             if not math.isfinite(value):
                 raise self._diverged(network, key.removeprefix(network.lower() + "_"), value)
+
+    def _check_read_back(self, records: list[StepRecord]) -> None:
+        """``stop_on_nan="deferred"``: the first non-finite loss or gradient norm among records just read back."""
+        for r in records:
+            for network, key in (("D", "d_loss"), ("D", "gp"), ("D", "r1"), ("D", "d_grad_norm"), ("G", "g_loss")):
+                self._raise_if_bad(r, network, key)
+            self._raise_if_bad(r, "G", "g_grad_norm")
+
+    def _raise_if_bad(self, record: StepRecord, network: str, key: str) -> None:
+        value = record._values.get(key)
+        if value is None or math.isfinite(value):
+            return
+        step = record._values["step"]
+        name = {"D": "discriminator", "G": "generator"}[network]
+        raise TrainingDiverged(
+            f"training diverged at step {step}: the {name} ({network}) {key.removeprefix(network.lower() + '_')} "
+            f"is {value} (found when the numbers came back from the device at step {self.step}; the updates since "
+            "were applied in memory but not saved). To continue, lower the learning rate, add gradient clipping "
+            "or a gradient penalty, or resume from the last checkpoint",
+            step,
+            network,
+            key.removeprefix(network.lower() + "_"),
+        )
 
     def _output_stats(self, d_real: Tensor, d_fake: Tensor) -> dict[str, Any]:
         """Mean D(x), mean D(G(z)) (sigmoid of logits, or raw critic scores) and D's accuracy,
