@@ -77,13 +77,42 @@ def test_conv_net_matches_numpy(dtype, rtol, atol):
             np.testing.assert_allclose(a, b, rtol=rtol * 10, atol=atol * 10, err_msg=f"second-order gradient {i}")
 
 
-def test_generator_gives_the_same_numbers_on_the_gpu():
+def test_generator_draws_on_the_gpu_reproducibly_and_initial_weights_match_numpy():
     with minigan.use_backend("cupy"):
-        a = B.to_numpy(minigan.Generator(3).normal((4, 4)))
-        assert type(minigan.Generator(3).normal((2,))).__module__.startswith("cupy")
+        g = minigan.Generator(3)
+        z = g.normal((4, 4))
+        assert type(z).__module__.startswith("cupy")  # drawn on the device (cuRAND Philox)
+        again = B.to_host(minigan.Generator(3).normal((4, 4)))
+        np.testing.assert_array_equal(B.to_host(z), again)  # same seed, same numbers
+        state = g.get_state()
+        a = B.to_host(g.uniform((5,)))
+        g.set_state(state)
+        np.testing.assert_array_equal(B.to_host(g.uniform((5,))), a)  # checkpoints resume the stream
+        ints = B.to_host(g.integers(0, 3, (1000,)))
+        assert ints.min() == 0 and ints.max() == 2
+        w_gpu = B.to_host(minigan.nn.Dense(4, 3, rng=7).weight.data)
     with minigan.use_backend("numpy"):
-        b = B.to_numpy(minigan.Generator(3).normal((4, 4)))
-    np.testing.assert_array_equal(a, b)
+        w_cpu = B.to_host(minigan.nn.Dense(4, 3, rng=7).weight.data)
+    np.testing.assert_array_equal(w_gpu, w_cpu)  # initial weights are drawn on the host
+
+
+def test_a_training_step_on_the_gpu_reads_nothing_back():
+    from minigan import nn
+    from minigan.data import DataLoader
+    from minigan.gan.trainer import GANTrainer
+    from minigan.optim import Adam
+
+    with minigan.use_backend("cupy"):
+        G = nn.Sequential(nn.Dense(8, 32, rng=1), nn.BatchNorm(32), nn.LeakyReLU(0.2), nn.Dense(32, 16, rng=2))
+        D = nn.Sequential(nn.Dense(16, 32, rng=3), nn.LeakyReLU(0.2), nn.Dropout(0.3, rng=4), nn.Dense(32, 1, rng=5))
+        data = np.random.default_rng(0).uniform(-1, 1, (256, 16)).astype(np.float32)
+        loader = DataLoader(data, batch_size=16, seed=0, on_device=True)
+        t = GANTrainer(G, D, Adam(G.parameters()), Adam(D.parameters()), loader, latent_dim=8, batch_size=16)
+        t.train_step()
+        with B.count_transfers() as moved:
+            record = t.train_step()
+        assert (moved.to_host, moved.to_device) == (0, 0)
+        assert np.isfinite(record["d_loss"])
 
 
 def test_cupy_refuses_a_host_array_in_an_op():
