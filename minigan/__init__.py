@@ -2,7 +2,7 @@
 
 The package is layered; each layer imports only the ones before it:
 
-    backend -> autograd -> functions -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> cli
+    backend -> autograd -> functions -> kernels -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> cli
 
 Start reading at ``minigan/backend.py`` (which array library runs the code),
 then ``minigan/autograd.py`` (Tensor and backpropagation).
@@ -20,7 +20,11 @@ Public API at this level::
         loss.backward()
 """
 
-from minigan import functions
+# The faster equals of some textbook primitives register themselves (MINIGAN_KERNELS=0: not used).
+from minigan import (
+    functions,
+    kernels,  # noqa: E402
+)
 from minigan.autograd import (
     AnomalyError,
     Function,
@@ -63,6 +67,7 @@ __all__ = [
     "functions",
     "get_backend",
     "grad",
+    "kernels",
     "gradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",

@@ -492,7 +492,7 @@ def test_batch_chunks_give_the_whole_batch_result(monkeypatch, images_per_chunk)
     """The conv kernels take the batch a few images at a time (a bounded column buffer); any
     chunking, an uneven last chunk included, must give the one-chunk result (up to the order
     in which the weight gradient's per-chunk sums are added)."""
-    from minigan.functions import conv
+    from minigan.kernels import conv
 
     n = 7
     whole = _every_kernel_layout(n, np.random.default_rng(1))
@@ -512,7 +512,7 @@ def test_batch_chunks_give_the_whole_batch_result(monkeypatch, images_per_chunk)
 
 def test_batch_chunk_size_follows_the_buffer_limit(monkeypatch):
     from minigan import backend as B
-    from minigan.functions import conv
+    from minigan.kernels import conv
 
     monkeypatch.setattr(B, "COLUMN_BUFFER_BYTES", 1000)
     monkeypatch.setattr(B, "get_backend", lambda: B.Backend("numpy", np, np.ndarray, on_host=True))  # the host's rule
@@ -552,7 +552,7 @@ def test_transposed_conv_phases_match_the_definition(data):
     """The sub-pixel path (stride*stride phases, uneven tap counts when the kernel is not a
     multiple of the stride, rectangular strides, asymmetric pads, a batch split into chunks)
     against the definition of a transposed convolution."""
-    from minigan.functions import conv
+    from minigan.kernels import conv
 
     rng = rng_of(data)
     n, c, o = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from minigan import backend as B
-from minigan.autograd import Function, Tensor, is_grad_enabled
+from minigan.autograd import Function, Tensor
 from minigan.functions.basic import exp, log, max, maximum, mean, sum
+from minigan.functions.replaceable import replaceable
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -95,37 +96,27 @@ def relu(x: Any) -> Tensor:
     return maximum(x, 0.0)
 
 
+@replaceable
 class LeakyReLU(Function):
     """max(x, slope * x) for 0 <= slope <= 1; d/dx = 1 where x > 0, ``slope`` elsewhere.
 
-    A primitive rather than the composite ``maximum(x, x * slope)`` for speed: the composite's
-    backward makes about seven full-size passes (a mask, its complement, two products, the
-    slope product and the fan-out sum) and as many full-size arrays; this one builds the
-    gradient in place in one array. The derivative is piecewise constant,
-    so ``gy * scale`` with a constant ``scale`` is exact to every order (the second derivative
-    is 0 almost everywhere), and ``backward(create_graph=True)`` differentiates it as usual.
-    At x = 0 the gradient is ``slope``, as in PyTorch.
+    The derivative is piecewise constant, so ``gy * scale`` with a constant ``scale`` is exact
+    to every order (the second derivative is 0 almost everywhere), and
+    ``backward(create_graph=True)`` differentiates it as usual. At x = 0 the gradient is
+    ``slope``, as in PyTorch. (A primitive rather than ``maximum(x, x * slope)``: the
+    composite's backward makes about seven full-size passes.)
     """
 
     def __init__(self, slope: float) -> None:
         self.slope = slope
 
     def forward(self, x):
-        # maximum, not where(x > 0, x, slope * x): an order of magnitude faster on
-        # random-sign data (a branch-free max instead of a data-dependent select). The max
-        # is written over the product, so the pass makes one full-size array, not two.
-        return B.maximum_into(x * self.slope, x)
+        return B.xp().maximum(x * self.slope, x)
 
     def backward(self, gy):
         x, xp = self.inputs[0].data, B.xp()
-        # scale = slope + (1 - slope) * [x > 0], built in place in the one temporary we own.
-        scale = xp.astype(x > 0, gy.dtype)
-        scale *= 1.0 - self.slope
-        scale += self.slope
-        if is_grad_enabled():  # create_graph: gy * (a constant), differentiable in gy
-            return gy * scale
-        scale *= gy.data  # first order: the product goes into the same temporary
-        return Tensor(scale)
+        scale = xp.astype(x > 0, gy.dtype) * (1.0 - self.slope) + self.slope  # 1 where x > 0, slope elsewhere
+        return gy * scale
 
 
 def leaky_relu(x: Any, slope: float = 0.2) -> Tensor:

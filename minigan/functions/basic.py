@@ -35,7 +35,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from minigan import backend as B
-from minigan.autograd import Function, Tensor, is_grad_enabled
+from minigan.autograd import Function, Tensor
+from minigan.functions.replaceable import replaceable
 
 Axis = int | tuple[int, ...] | None
 
@@ -134,18 +135,15 @@ class MatMul(Function):
         return ga, gb
 
 
+@replaceable
 class Linear(Function):
     """y = x @ W^T (+ b) with W stored (out, in), as in PyTorch: the Dense layer's product.
 
-    A primitive rather than ``matmul(x, matrix_transpose(W)) + b`` for two reasons:
-
-    - the *layout* of W's gradient. Here ``gW = gy^T @ x`` is computed directly as a C-ordered
-      (out, in) array, the layout of W and of the optimizer's moments. Through the composite it
-      would be the transpose of an (in, out) product, an F-ordered view, and Adam's element-wise
-      passes over W, its gradient and its moments would then walk memory with a stride
-      (measured: Adam on the MLP discriminator 1.8x slower than PyTorch's);
-    - the bias is added in place into the product, which is a fresh array: one operation and
-      one full-size array fewer than a separate ``add``, in the forward and the backward pass.
+    A primitive rather than ``matmul(x, matrix_transpose(W)) + b`` for the *layout* of W's
+    gradient: ``gW = gy^T @ x`` comes out as a C-ordered (out, in) array, the layout of W and of
+    the optimizer's moments. Through the composite it would be the transpose of an (in, out)
+    product, an F-ordered view, and Adam's element-wise passes over W, its gradient and its
+    moments would then walk memory with a stride (measured: Adam 1.8x slower than PyTorch's).
     """
 
     def forward(self, x, w, b=None):
@@ -157,9 +155,6 @@ class Linear(Function):
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         has_bias = len(self.inputs) == 3
-        if not is_grad_enabled():
-            raw = [v.data if isinstance(v, Tensor) else v for v in (x, w)]
-            return self._first_order_backward(gy.data, raw[0], raw[1], has_bias)
         gx = matmul(gy, w) if self.needs_input_grad[0] else None  # (..., out) @ (out, in) -> (..., in)
         gw = gb = None
         if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):  # not through a frozen layer
@@ -170,26 +165,6 @@ class Linear(Function):
                 gw = matmul(matrix_transpose(gy2), x2)  # (out, M) @ (M, in) -> (out, in), C-ordered
             if has_bias and self.needs_input_grad[2]:
                 gb = sum(gy2, axis=0)  # (M, out) -> (out,)
-        return (gx, gw, gb) if has_bias else (gx, gw)
-
-    def _first_order_backward(self, gy: Any, x: Any, w: Any, has_bias: bool) -> tuple[Tensor | None, ...]:
-        """The same three products on raw arrays, when nothing will differentiate them.
-
-        A Dense layer's backward runs for every layer of both networks at every step; as
-        minigan functions it would be six recorded operations (two products, two reshapes, a
-        transpose and a sum), each paying the engine's per-operation cost for no graph.
-        """
-        xp = B.xp()
-        needs = self.needs_input_grad
-        gx = Tensor(gy @ w) if needs[0] else None  # (..., out) @ (out, in) -> (..., in)
-        gw = gb = None
-        if needs[1] or (has_bias and needs[2]):
-            out_f, in_f = w.shape
-            gy2 = xp.reshape(gy, (-1, out_f))  # (..., out) -> (M, out)
-            if needs[1]:
-                gw = Tensor(xp.matrix_transpose(gy2) @ xp.reshape(x, (-1, in_f)))  # (out, M) @ (M, in) -> (out, in)
-            if has_bias and needs[2]:
-                gb = Tensor(sum_array(gy2, (0,)))  # (M, out) -> (out,)
         return (gx, gw, gb) if has_bias else (gx, gw)
 
 

@@ -4,466 +4,138 @@ Layout: images are ``(N, C, H, W)`` as in PyTorch and CuPy; a conv2d weight is
 ``(C_out, C_in, KH, KW)`` and a conv_transpose2d weight is ``(C_in, C_out, KH, KW)``,
 both exactly PyTorch's layouts, so weights can be compared with it directly.
 
-How it works. A convolution is a matrix product once every receptive field
-is copied into a row (*im2col*)::
+How it works. A convolution is a matrix product once every receptive field is copied into
+a row (*im2col*); its transpose runs the product the other way and adds every row back into
+the image window it came from (*col2im*)::
 
-    x (N, C, H, W) --im2col--> cols (N*OH*OW, KH*KW*C)
-    y = cols @ W.reshape(C_out, KH*KW*C).T          # (N*OH*OW, C_out)
+    conv2d:            cols = im2col(x)           (N*OH*OW, C*KH*KW)
+                       y    = cols @ W2.T         (N*OH*OW, C_out),  W2 = W as (C_out, C*KH*KW)
+    conv_transpose2d:  y    = col2im(x2 @ W2)     x2 = x as (N*H*W, C_in), W2 = W as (C_in, C_out*KH*KW)
 
-Its transpose runs the product the other way and adds every row back into
-the image window it came from (*col2im*).
-
-The three primitives are each other's derivatives, which is what makes
-second derivatives (WGAN-GP through a conv critic) exact:
+The three primitives are each other's derivatives, which is what makes second derivatives
+(WGAN-GP through a conv critic) exact:
 
 - ``Conv2d(x, W)``:  dL/dx = conv_transpose2d(gy, W),  dL/dW = conv2d_grad_weight(x, gy)
 - ``ConvTranspose2d(x, W)``: dL/dx = conv2d(gy, W),  dL/dW = conv2d_grad_weight(gy, x)
-- ``Conv2dGradWeight(x, gy)`` (bilinear in x and gy): its backward is a conv and a
-  transposed conv again.
+- ``Conv2dGradWeight(x, gy)`` = gy2.T @ im2col(x) (bilinear in x and gy): its backward is a
+  transposed conv and a conv again.
 
-Every backward uses the input *Tensors*, never arrays cached from the forward
-pass, so differentiating the backward pass sees the true dependencies.
-
-Padding is stored per side as ``((top, bottom), (left, right))``. A negative
-amount crops instead of padding; that is how a transposed convolution's
-``output_padding`` and Keras' asymmetric ``'same'`` padding are expressed.
+Every backward uses the input *Tensors*, never arrays cached from the forward pass, so
+differentiating the backward pass sees the true dependencies. This is the textbook; the
+same numbers with less memory traffic are in ``minigan/kernels/conv.py``.
 
 Read next: ``minigan/functions/pooling.py``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
 from typing import Any
 
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
 from minigan.functions.basic import reshape
+from minigan.functions.padding import Padding, Pads, _pair, _transposed_pads, conv_pads, pad, transposed_conv_pads
+from minigan.functions.replaceable import replaceable
 
-Pads = tuple[tuple[int, int], tuple[int, int]]
-Padding = int | tuple[int, int] | str
-
-__all__ = ["conv2d", "conv2d_grad_weight", "conv_transpose2d", "conv_output_size", "same_padding"]
-
-
-# ----------------------------------------------------------------------------
-# Padding arithmetic
-# ----------------------------------------------------------------------------
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-def same_padding(size: int, k: int, stride: int) -> tuple[int, int]:
-    """Keras/TensorFlow 'same': output ceil(size/stride); the odd pixel is padded at the end."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k - size, 0)
-    return total // 2, total - total // 2
-
-
-def conv_pads(padding: Padding, size_hw: tuple[int, int], k_hw: tuple[int, int], stride_hw: tuple[int, int]) -> Pads:
-    """Turn ``'same'``, ``'valid'``, ``p`` or ``(ph, pw)`` into per-side pads for conv2d."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0), (0, 0)
-        if padding == "same":
-            return (
-                same_padding(size_hw[0], k_hw[0], stride_hw[0]),
-                same_padding(size_hw[1], k_hw[1], stride_hw[1]),
-            )
-        raise ValueError(f"padding must be 'same', 'valid' or an int, not {padding!r}")
-    ph, pw = _pair(padding)
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
-    return (ph, ph), (pw, pw)
-
-
-def conv_output_size(size: int, k: int, stride: int, pads: tuple[int, int]) -> int:
-    """Output length of a convolution: floor((size + pads - k) / stride) + 1."""
-    return (size + pads[0] + pads[1] - k) // stride + 1
-
-
-def _transposed_pads(in_size: int, out_size: int, k: int, stride: int, lo: int) -> tuple[int, int]:
-    """Pads for the transposed op that maps ``out_size`` back to exactly ``in_size``.
-
-    A strided conv may ignore the last rows of its input; the transposed op then
-    has to produce them (as zeros), i.e. its bottom pad shrinks, possibly below 0.
-    """
-    hi = (out_size - 1) * stride + k - lo - in_size
-    return lo, hi
-
-
-def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
-    """Pad (positive amounts) or crop (negative amounts) the last two axes of an array."""
-    xp = B.xp()
-    (t, b), (l, r) = pads
-    if t < 0 or b < 0 or l < 0 or r < 0:  # crop first
-        H, W = x.shape[-2], x.shape[-1]
-        x = x[..., max(-t, 0) : H - max(-b, 0), max(-l, 0) : W - max(-r, 0)]
-        t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
-    if t == b == l == r == 0:
-        return x
-    H, W = x.shape[-2], x.shape[-1]
-    out = xp.full(tuple(x.shape[:-2]) + (H + t + b, W + l + r), value, dtype=x.dtype)
-    out[..., t : t + H, l : l + W] = x
-    return out
+__all__ = ["col2im", "conv2d", "conv2d_grad_weight", "conv_transpose2d", "im2col"]
 
 
 # ----------------------------------------------------------------------------
-# im2col / col2im on raw arrays
+# im2col and its adjoint, col2im
 # ----------------------------------------------------------------------------
-def _nhwc_padded(x: Any, pads: Pads, buf: Any = None) -> Any:
-    """(n, C, H, W) -> a C-contiguous (n, H + t + b, W + l + r, C), zero-padded (negative pads crop).
-
-    Written into ``buf[:n]`` when a buffer is given (the convolutions pad the batch a chunk at
-    a time into one buffer, see _batch_chunks), else into a new array.
-
-    Why a copy: im2col reads KH*KW shifted windows of the image. With channels last and
-    contiguous, every window row is one contiguous run of memory, and the columns built from
-    it come out contiguous too. Copying the (small) image once is far cheaper than gathering
-    the (KH*KW times larger) columns from a channels-first or padded-by-view layout.
-    """
-    xp = B.xp()
-    (t, b), (l, r) = pads
-    h, w = x.shape[2], x.shape[3]
-    x = x[:, :, max(-t, 0) : h - max(-b, 0), max(-l, 0) : w - max(-r, 0)]  # negative pads crop
-    t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
-    n, c, h, w = x.shape
-    shape = (n, h + t + b, w + l + r, c)
-    out = xp.empty(shape, dtype=x.dtype) if buf is None else buf[:n, ...]
-
-    def copy(lo: int, hi: int) -> None:  # images lo..hi-1 (split_batch may run chunks in threads)
-        # Zero only the border (a reused buffer holds the last chunk's pixels in the interior).
-        out[lo:hi, :t, ...] = 0
-        out[lo:hi, t + h :, ...] = 0
-        out[lo:hi, t : t + h, :l, :] = 0
-        out[lo:hi, t : t + h, l + w :, :] = 0
-        # (n, C, H, W) -> (n, H, W, C)
-        out[lo:hi, t : t + h, l : l + w, :] = xp.permute_dims(x[lo:hi, ...], (0, 2, 3, 1))
-
-    B.split_batch(n, copy, work=out.size)
-    return out
-
-
-def _itemsize(x: Any) -> int:
-    """Bytes per element of a float array (the array API has no ``.itemsize``)."""
-    return B.xp().finfo(x.dtype).bits // 8
-
-
-def _batch_chunks(n: int, per_image: int) -> list[tuple[int, int]]:
-    """Split ``range(n)`` into runs of images whose buffers hold about ``B.column_buffer_bytes()``.
-
-    ``per_image`` is the size in bytes of one image's share of the buffer.
-
-    Why chunk: a column buffer is KH*KW times larger than the image it was copied from
-    (100 MB for the DCGAN's last transposed conv at batch 64). Freshly allocated memory that
-    large comes from the operating system each time (the C allocator maps blocks over 32 MB
-    and unmaps them when freed), and touching it for the first time costs more than the copy
-    itself; it has also left the cache by the time the multiply reads it. A few images at a
-    time keep the buffer small, reused chunk after chunk, and still give the multiply
-    thousands of rows. On a GPU the limit is large and the whole batch is one chunk.
-    """
-    k = max(1, min(n, B.column_buffer_bytes() // max(per_image, 1)))
-    return [(lo, min(lo + k, n)) for lo in range(0, n, k)]
-
-
-def _im2col(xpad: Any, kh: int, kw: int, stride: tuple[int, int], out: Any) -> Any:
-    """Copy every receptive field of a padded NHWC image into a row of ``out``.
-
-    xpad (n, PH, PW, C) -> out (n, OH, OW, KH*KW, C), returned as (n*OH*OW, KH*KW*C): the
-    columns ordered (kernel row, kernel col, channel).
-    """
-    xp = B.xp()
-    sh, sw = stride
-    n, oh, ow, _, c = out.shape
-
-    def gather(lo: int, hi: int) -> None:  # images lo..hi-1 (split_batch may run chunks in threads)
-        # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
-        for i in range(kh):
-            for j in range(kw):
-                rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                out[lo:hi, :, :, i * kw + j, :] = xpad[lo:hi, rows, cols_, :]
-
-    B.split_batch(n, gather, work=out.size)
-    return xp.reshape(out, (n * oh * ow, kh * kw * c))  # (n, OH, OW, KH*KW, C) -> (n*OH*OW, KH*KW*C): a view
-
-
-def _im2col_chunks(
-    x: Any, pads: Pads, k: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]
-) -> Iterator[tuple[int, int, Any]]:
-    """Yield ``(lo, hi, cols)``: the im2col (n*OH*OW, KH*KW*C) of images lo..hi-1 of x (N, C, H, W).
-
-    The batch goes a chunk at a time (_batch_chunks) through two buffers made once and reused:
-    the chunk's padded NHWC images and its columns. So ``cols`` is valid only until the next
-    chunk is yielded; the caller multiplies it at once.
-    """
-    xp = B.xp()
-    n, c, h, w = x.shape
-    (kh, kw), (oh, ow), ((t, b), (l, r)) = k, out_hw, pads
-    chunks = _batch_chunks(n, oh * ow * kh * kw * c * _itemsize(x))
-    buf = xp.empty((chunks[0][1], oh, ow, kh * kw, c), dtype=x.dtype)
-    xbuf = xp.empty((chunks[0][1], h + t + b, w + l + r, c), dtype=x.dtype)
-    for lo, hi in chunks:
-        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
-        yield lo, hi, _im2col(xpad, kh, kw, stride, buf[: hi - lo, ...])
-
-
-def _add_windows(out: Any, first: int, cols: Any, kh: int, kw: int, stride: tuple[int, int]) -> None:
-    """Add every row of ``cols`` into the window it came from (the adjoint of _im2col), in place.
-
-    cols (n, H, W, KH*KW, C) is added into images ``first .. first+n-1`` of out (N, FH, FW, C),
-    where (H, W) is the grid of window positions and (FH, FW) the size of the (padded) image
-    they tile.
-    """
-    sh, sw = stride
-    n, h, w = cols.shape[0], cols.shape[1], cols.shape[2]
-
-    def scatter_add(lo: int, hi: int) -> None:  # images lo..hi-1: each chunk adds into its own rows
-        for i in range(kh):
-            for j in range(kw):
-                rows, cols_ = slice(i, i + sh * (h - 1) + 1, sh), slice(j, j + sw * (w - 1) + 1, sw)
-                out[first + lo : first + hi, rows, cols_, :] += cols[lo:hi, :, :, i * kw + j, :]
-
-    B.split_batch(n, scatter_add, work=cols.size)
-
-
-def _weight_matrix(w: Any) -> Any:
-    """(C_out, C_in, KH, KW) -> (C_out, KH*KW*C_in), matching _im2col's column order."""
-    xp = B.xp()
-    o, c, kh, kw = w.shape
-    return xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (o, kh * kw * c))
-
-
-# ----------------------------------------------------------------------------
-# The three kernels on raw arrays
-#
-# Each is one matrix multiply plus a gather or scatter of KH*KW shifted windows, and each
-# can put the windows on either side of the multiply:
-#
-# - input side ("im2col"): copy the KH*KW windows of the *input* into columns, then one
-#   GEMM; the buffer holds N*OH*OW*KH*KW*C_in numbers;
-# - output side ("col2im"): one GEMM of every input pixel with every tap, then add the KH*KW
-#   shifted results into the output; the buffer holds N*H*W*KH*KW*C_out numbers.
-#
-# The arithmetic is the same up to the stride; what differs is the memory moved. A
-# generator's last layer (128 channels -> 1) makes a 128x larger buffer on the input side,
-# so each kernel picks the side with the smaller buffer. Either way the batch goes through
-# in chunks of a few images (_batch_chunks), so the buffer stays small and is reused.
-#
-# A strided transposed conv has a third way, used when it applies (pads >= 0): split the
-# output into its stride*stride interleaved "phases", each an ordinary small conv of the
-# input (_conv_transpose2d_phases). No strided adds, and a longer multiply.
-# ----------------------------------------------------------------------------
-def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
-    """(N, C, H, W) conv (O, C, KH, KW) -> (N, O, OH, OW), with per-side pads."""
-    xp = B.xp()
-    n, c, h, wd = x.shape
-    o, c_w, kh, kw = w.shape
-    if c != c_w:
-        raise ValueError(f"conv2d: input has {c} channels but the weight expects {c_w}")
-    (t, b), (l, r) = pads
-    ph, pw = h + t + b, wd + l + r  # padded size
-    sh, sw = stride
+def _windows(size: tuple[int, int], k: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int]:
+    """How many window positions (OH, OW) fit a padded image of ``size``."""
+    (ph, pw), (kh, kw), (sh, sw) = size, k, stride
     oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
     if oh < 1 or ow < 1:
-        raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
-    y = xp.empty((n, oh, ow, o), dtype=x.dtype)
-    if oh * ow * c <= ph * pw * o:  # input side: im2col, then (n*OH*OW, KH*KW*C) @ (KH*KW*C, O)
-        wt = xp.matrix_transpose(_weight_matrix(w))  # (O, KH*KW*C) -> (KH*KW*C, O)
-        for lo, hi, cols in _im2col_chunks(x, pads, (kh, kw), stride, (oh, ow)):  # (n*OH*OW, KH*KW*C)
-            y[lo:hi, ...] = xp.reshape(cols @ wt, (hi - lo, oh, ow, o))  # (n*OH*OW, O) -> (n, OH, OW, O)
-        return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
-    # Output side: every padded pixel times every tap, then gather each output's taps.
-    wt = xp.reshape(xp.permute_dims(w, (1, 2, 3, 0)), (c, kh * kw * o))  # (O, C, KH, KW) -> (C, KH*KW*O)
-    chunks = _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x))
-    xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
-    for lo, hi in chunks:
-        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
-        z = xp.reshape(xpad, ((hi - lo) * ph * pw, c)) @ wt  # (n*PH*PW, C) @ (C, KH*KW*O)
-        z = xp.reshape(z, (hi - lo, ph, pw, kh * kw, o))  # -> (n, PH, PW, KH*KW, O)
-
-        def add_taps(a: int, e: int, z: Any = z, lo: int = lo) -> None:  # images a..e-1 of the chunk
-            for i in range(kh):
-                for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
-                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                    tap = z[a:e, rows, cols_, i * kw + j, :]
-                    if i == 0 and j == 0:
-                        y[lo + a : lo + e, ...] = tap  # the first tap initialises y (it was left empty)
-                    else:
-                        y[lo + a : lo + e, ...] += tap
-
-        B.split_batch(hi - lo, add_taps, work=z.size)
-    return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
+        raise ValueError(f"convolution: kernel {kh}x{kw} does not fit the padded input {ph}x{pw}")
+    return oh, ow
 
 
-def _conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
-    """(N, C, H, W) transposed-conv (C, O, KH, KW) -> (N, O, (H-1)*s + KH - t - b, ...)."""
+def im2col(x: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> tuple[Any, tuple[int, int]]:
+    """Every receptive field of ``x`` as a row: (N, C, H, W) -> (N*OH*OW, C*KH*KW), and (OH, OW).
+
+    Columns come in (channel, kernel row, kernel column) order: a (C_out, C, KH, KW) weight
+    reshaped to (C_out, C*KH*KW) lines up with them.
+    """
+    xp = B.xp()
+    (kh, kw), (sh, sw) = k, stride
+    xpad = pad(x, pads)  # (N, C, H, W) -> (N, C, PH, PW); negative pads crop
+    n, c = xpad.shape[0], xpad.shape[1]
+    oh, ow = _windows(tuple(xpad.shape[2:]), k, stride)
+    # Tap (i, j) of every window at once is one strided slice: rows i, i+sh, ..., columns j, j+sw, ...
+    rows = [slice(i, i + sh * (oh - 1) + 1, sh) for i in range(kh)]
+    cols_ = [slice(j, j + sw * (ow - 1) + 1, sw) for j in range(kw)]
+    taps = [xpad[:, :, r, c_] for r in rows for c_ in cols_]
+    cols = xp.stack(taps, axis=2)  # KH*KW x (N, C, OH, OW) -> (N, C, KH*KW, OH, OW)
+    cols = xp.permute_dims(cols, (0, 3, 4, 1, 2))  # -> (N, OH, OW, C, KH*KW)
+    return xp.reshape(cols, (n * oh * ow, c * kh * kw)), (oh, ow)  # -> (N*OH*OW, C*KH*KW)
+
+
+def col2im(cols: Any, x_shape: tuple[int, ...], k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> Any:
+    """The adjoint of :func:`im2col`: add every row back into its window. (N*OH*OW, C*KH*KW) -> (N, C, H, W)."""
+    xp = B.xp()
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), ((t, b), (l, r)) = k, stride, pads
+    ph, pw = h + t + b, w + l + r  # the padded image the windows tile
+    oh, ow = _windows((ph, pw), k, stride)
+    cols = xp.reshape(cols, (n, oh, ow, c, kh * kw))  # (N*OH*OW, C*KH*KW) -> (N, OH, OW, C, KH*KW)
+    cols = xp.permute_dims(cols, (0, 3, 4, 1, 2))  # -> (N, C, KH*KW, OH, OW)
+    out = xp.zeros((n, c, ph, pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):  # windows overlap: each tap adds into its strided slice
+            out[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[:, :, i * kw + j, :, :]
+    return pad(out, ((-t, -b), (-l, -r)))  # drop the padding (a negative pad: cropped rows get zeros)
+
+
+# ----------------------------------------------------------------------------
+# The three products on raw arrays
+# ----------------------------------------------------------------------------
+def conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
+    """(N, C, H, W) conv (O, C, KH, KW) -> (N, O, OH, OW): im2col, then one matrix product."""
+    xp = B.xp()
+    o, c, kh, kw = w.shape
+    if x.shape[1] != c:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels but the weight expects {c}")
+    cols, (oh, ow) = im2col(x, (kh, kw), stride, pads)  # (N*OH*OW, C*KH*KW)
+    y = cols @ xp.matrix_transpose(xp.reshape(w, (o, c * kh * kw)))  # @ (C*KH*KW, O) -> (N*OH*OW, O)
+    y = xp.reshape(y, (x.shape[0], oh, ow, o))  # -> (N, OH, OW, O)
+    return xp.permute_dims(y, (0, 3, 1, 2))  # -> (N, O, OH, OW)
+
+
+def conv_transpose2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
+    """(N, C, H, W) transposed-conv (C, O, KH, KW) -> (N, O, (H-1)*s + KH - t - b, ...): a product, then col2im."""
     xp = B.xp()
     n, c, h, wd = x.shape
     c_w, o, kh, kw = w.shape
     if c != c_w:
         raise ValueError(f"conv_transpose2d: input has {c} channels but the weight expects {c_w}")
-    sh, sw = stride
-    (t, b), (l, r) = pads
-    fh, fw = (h - 1) * sh + kh, (wd - 1) * sw + kw  # the full output, before cropping the pads
-    if (fh - t - b) * (fw - l - r) * c * 2 <= h * wd * o:
-        # Input side: a transposed conv is a stride-1 conv of the input with (stride - 1) zeros
-        # inserted between its pixels, padded by K - 1 - pad, with the kernel flipped and its
-        # two channel axes swapped. The zeros waste work, so this side must win by 2x.
-        xd = xp.zeros((n, c, (h - 1) * sh + 1, (wd - 1) * sw + 1), dtype=x.dtype)
-        xd[:, :, ::sh, ::sw] = x
-        wf = xp.permute_dims(xp.flip(w, axis=(2, 3)), (1, 0, 2, 3))  # (C, O, KH, KW) -> (O, C, KH, KW)
-        conv_pads = ((kh - 1 - t, kh - 1 - b), (kw - 1 - l, kw - 1 - r))
-        return _conv2d_array(xd, wf, (1, 1), conv_pads)
-    if (sh > 1 or sw > 1) and kh >= sh and kw >= sw and min(t, b, l, r) >= 0 and c <= o:
-        # Phases: per input pixel they copy KH*KW*C numbers where the output side below writes
-        # KH*KW*O and adds them back with strides, so they pay when C <= O (a 128 -> 1 layer
-        # stays on the output side, whose buffer is then 128x smaller).
-        return _conv_transpose2d_phases(x, w, stride, pads)
-    # Output side: each input pixel's contribution to its KHxKW window, added into place.
+    (sh, sw), ((t, b), (l, r)) = stride, pads
+    oh, ow = (h - 1) * sh + kh - t - b, (wd - 1) * sw + kw - l - r
     x2 = xp.reshape(xp.permute_dims(x, (0, 2, 3, 1)), (n * h * wd, c))  # (N, C, H, W) -> (N*H*W, C)
-    wm = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (c, kh * kw * o))  # (C, O, KH, KW) -> (C, KH*KW*O)
-    out = xp.zeros((n, fh, fw, o), dtype=x.dtype)  # NHWC while adding
-    for lo, hi in _batch_chunks(n, h * wd * kh * kw * o * _itemsize(x)):
-        cols = x2[lo * h * wd : hi * h * wd, :] @ wm  # (n*H*W, C) @ (C, KH*KW*O) -> (n*H*W, KH*KW*O)
-        cols = xp.reshape(cols, (hi - lo, h, wd, kh * kw, o))  # -> (n, H, W, KH*KW, O)
-        _add_windows(out, lo, cols, kh, kw, stride)
-    y = xp.permute_dims(out, (0, 3, 1, 2))  # (N, FH, FW, O) -> (N, O, FH, FW)
-    return _pad(y, ((-t, -b), (-l, -r)))  # crop the pads (negative pads add output_padding)
+    cols = x2 @ xp.reshape(w, (c, o * kh * kw))  # (N*H*W, C) @ (C, O*KH*KW): each pixel's window
+    return col2im(cols, (n, o, oh, ow), (kh, kw), stride, pads)
 
 
-def _phase_rows(a: int, s: int, k: int, full: int, t: int, b: int) -> tuple[list[int], int, int]:
-    """One axis of one output phase of a stride-``s`` transposed conv (see _conv_transpose2d_phases).
-
-    Output row y = s*p + a (in the full, uncropped output of size ``full``) takes kernel rows
-    a, a + s, a + 2s, ... of the input rows p, p - 1, p - 2, ... Returns those kernel rows
-    and the range [p0, p1) of p whose y survives the crop of t rows on top and b at the bottom.
-    """
-    taps = list(range(a, k, s))
-    p0 = -((a - t) // s)  # ceil((t - a) / s): the first y >= t
-    p1 = -((a - (full - b)) // s)  # ceil((full - b - a) / s): the first y >= full - b
-    return taps, p0, max(p1, p0)
-
-
-def _gather_taps(u: int, v: int, cols: Any, xpad: Any, first: tuple[int, int], taps: tuple[int, int]) -> None:
-    """Images u..v-1 of one phase's im2col: cols[:, p, q, (di, dj), :] = xpad[:, r - di, c - dj, :]
-    for p, q counted from ``first`` = (r, c). Each call writes its own images only (threads)."""
-    _, ph, pw, _, _ = cols.shape
-    for di in range(taps[0]):
-        for dj in range(taps[1]):
-            r0, c0 = first[0] - di, first[1] - dj
-            cols[u:v, :, :, di * taps[1] + dj, :] = xpad[u:v, r0 : r0 + ph, c0 : c0 + pw, :]
-
-
-def _conv_transpose2d_phases(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
-    """A strided transposed conv as stride*stride ordinary convolutions ("sub-pixel" phases).
-
-    With stride 2, the output pixels with even rows and even columns receive only the kernel
-    taps with even (i, j), from the input pixels around them; likewise for the other three
-    (row, column) parities. Each such *phase* is a small stride-1 conv of the input (2x2 taps
-    for a 4x4 kernel): one im2col and one matrix multiply with K = taps*C, whose result is
-    written once into every second row and column of the output.
-
-    Why not the output side (one product per input pixel, then KH*KW shifted adds): the adds
-    are strided read-modify-writes over KH*KW times the output, which NumPy does 10x slower
-    than contiguous adds, and the multiply's inner dimension is only C. This does the same
-    multiply-adds with no scatter; output pixels cropped by the padding are never computed.
-    Needs pads >= 0 and a kernel at least as large as the stride (the caller checks, and
-    picks this for C <= O only).
-    """
-    xp = B.xp()
-    n, c, h, wd = x.shape
-    _, o, kh, kw = w.shape
-    sh, sw = stride
-    (t, b), (l, r) = pads
-    fh, fw = (h - 1) * sh + kh, (wd - 1) * sw + kw  # the full output, before cropping
-    dh, dw = -(-kh // sh), -(-kw // sw)  # most taps per phase along each axis
-    phases = []
-    for a in range(sh):
-        taps_i, p0, p1 = _phase_rows(a, sh, kh, fh, t, b)
-        for e in range(sw):
-            taps_j, q0, q1 = _phase_rows(e, sw, kw, fw, l, r)
-            if p1 > p0 and q1 > q0:
-                phases.append((a, e, taps_i, taps_j, p0, p1, q0, q1))
-    y = xp.empty((n, fh - t - b, fw - l - r, o), dtype=x.dtype)  # NHWC; every pixel is in one phase
-    per_image = max((p1 - p0) * (q1 - q0) * len(ti) * len(tj) for _, _, ti, tj, p0, p1, q0, q1 in phases)
-    chunks = _batch_chunks(n, per_image * c * _itemsize(x))
-    buf = xp.empty((chunks[0][1] * per_image * c,), dtype=x.dtype)  # one phase's columns, reused
-    # The input padded by (taps - 1) on every side: tap d of phase row p reads padded row p - d + dh - 1.
-    pads_in = ((dh - 1, dh - 1), (dw - 1, dw - 1))
-    xbuf = xp.empty((chunks[0][1], h + 2 * dh - 2, wd + 2 * dw - 2, c), dtype=x.dtype)
-    # (C, O, KH, KW) -> (taps_i*taps_j*C, O) per phase: its kernel taps, in the columns' order
-    kernels = [
-        xp.reshape(xp.stack([w[:, :, i, j] for i in ti for j in tj]), (len(ti) * len(tj) * c, o))
-        for _, _, ti, tj, *_ in phases
-    ]
-    for lo, hi in chunks:
-        xpad = _nhwc_padded(x[lo:hi, ...], pads_in, xbuf)  # (n, C, H, W) -> (n, H+2dh-2, W+2dw-2, C)
-        for (a, e, taps_i, taps_j, p0, p1, q0, q1), wp in zip(phases, kernels):
-            ph, pw, nt = p1 - p0, q1 - q0, len(taps_i) * len(taps_j)
-            cols = xp.reshape(buf[: (hi - lo) * ph * pw * nt * c], (hi - lo, ph, pw, nt, c))
-
-            # tap (di, dj) of phase pixel (p, q) reads padded pixel (p - di + dh - 1, q - dj + dw - 1)
-            first = (p0 + dh - 1, q0 + dw - 1)
-            gather = functools.partial(_gather_taps, cols=cols, xpad=xpad, first=first, taps=(len(taps_i), len(taps_j)))
-            B.split_batch(hi - lo, gather, work=cols.size)
-            z = xp.reshape(cols, ((hi - lo) * ph * pw, nt * c)) @ wp  # (n*P*Q, taps*C) @ (taps*C, O)
-            r0, c0 = sh * p0 + a - t, sw * q0 + e - l  # where the phase's first pixel lands in y
-            rows, cols_ = slice(r0, r0 + sh * (ph - 1) + 1, sh), slice(c0, c0 + sw * (pw - 1) + 1, sw)
-            y[lo:hi, rows, cols_, :] = xp.reshape(z, (hi - lo, ph, pw, o))  # every sh-th row and sw-th column
-    return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
-
-
-def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> Any:
+def conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> Any:
     """dL/dW (O, C, KH, KW) of conv2d(x, W) from x (N, C, H, W) and gy = dL/dy (N, O, OH, OW)."""
     xp = B.xp()
-    kh, kw = k
-    sh, sw = stride
-    n, c, h, wd = x.shape
-    _, o, oh, ow = gy.shape
-    (t, b), (l, r) = pads
-    ph, pw = h + t + b, wd + l + r
-    g = xp.permute_dims(gy, (0, 2, 3, 1))  # (N, O, OH, OW) -> (N, OH, OW, O)
-    gw = None  # the sum over chunks of each chunk's (O, KH*KW*C) or (KH*KW*O, C) product
-    if oh * ow * c <= ph * pw * o:  # input side: (O, n*OH*OW) @ im2col(x)
-        for lo, hi, cols in _im2col_chunks(x, pads, (kh, kw), stride, (oh, ow)):  # (n*OH*OW, KH*KW*C)
-            g2 = xp.reshape(g[lo:hi, ...], ((hi - lo) * oh * ow, o))  # (n, OH, OW, O) -> (n*OH*OW, O)
-            part = xp.matrix_transpose(g2) @ cols  # (O, KH*KW*C)
-            if gw is None:
-                gw = part
-            else:
-                gw += part  # in place: gw is a product this function made
-        gw = xp.reshape(gw, (o, kh, kw, c))  # (O, KH*KW*C) -> (O, KH, KW, C)
-        return xp.permute_dims(gw, (0, 3, 1, 2))  # (O, KH, KW, C) -> (O, C, KH, KW)
-    # Output side: scatter gy to where each tap reads the padded image, then one GEMM with it.
-    chunks = _batch_chunks(n, ph * pw * kh * kw * o * _itemsize(x))
-    buf = xp.empty((chunks[0][1], ph, pw, kh * kw, o), dtype=x.dtype)  # reused by every chunk
-    xbuf = xp.empty((chunks[0][1], ph, pw, c), dtype=x.dtype)  # a chunk's padded NHWC images, reused
-    for lo, hi in chunks:
-        gs = buf[: hi - lo, ...]
-        gs[...] = 0  # taps that read padding (or rows a stride skips) get no gradient
-
-        def scatter(a: int, e: int, gs: Any = gs, lo: int = lo) -> None:  # images a..e-1 of the chunk
-            for i in range(kh):
-                for j in range(kw):
-                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                    gs[a:e, rows, cols_, i * kw + j, :] = g[lo + a : lo + e, ...]
-
-        B.split_batch(hi - lo, scatter, work=gs.size)
-        xpad = _nhwc_padded(x[lo:hi, ...], pads, xbuf)  # (n, C, H, W) -> (n, PH, PW, C)
-        x2 = xp.reshape(xpad, ((hi - lo) * ph * pw, c))  # (n, PH, PW, C) -> (n*PH*PW, C)
-        part = xp.matrix_transpose(xp.reshape(gs, ((hi - lo) * ph * pw, kh * kw * o))) @ x2  # (KH*KW*O, C)
-        if gw is None:
-            gw = part
-        else:
-            gw += part  # in place: gw is a product this function made
-    gw = xp.reshape(gw, (kh, kw, o, c))
-    return xp.permute_dims(gw, (2, 3, 0, 1))  # (KH, KW, O, C) -> (O, C, KH, KW)
+    n, o, oh, ow = gy.shape
+    cols, _ = im2col(x, k, stride, pads)  # (N*OH*OW, C*KH*KW)
+    g2 = xp.reshape(xp.permute_dims(gy, (0, 2, 3, 1)), (n * oh * ow, o))  # (N, O, OH, OW) -> (N*OH*OW, O)
+    gw = xp.matrix_transpose(g2) @ cols  # (O, N*OH*OW) @ (N*OH*OW, C*KH*KW) -> (O, C*KH*KW)
+    return xp.reshape(gw, (o, x.shape[1], k[0], k[1]))  # -> (O, C, KH, KW)
 
 
 # ----------------------------------------------------------------------------
 # The primitives
 # ----------------------------------------------------------------------------
+def _back_pads(x_hw: tuple[int, ...], gy_hw: tuple[int, ...], k: tuple[int, ...], stride: Any, pads: Pads) -> Pads:
+    """Pads of the transposed op that maps gy (OH, OW) back onto x's exact (H, W)."""
+    return tuple(_transposed_pads(x_hw[a], gy_hw[a], k[a], stride[a], pads[a][0]) for a in (0, 1))  # type: ignore[return-value]
+
+
+@replaceable
 class Conv2d(Function):
     """y = conv2d(x, W) with explicit per-side pads (no bias: added outside)."""
 
@@ -471,71 +143,52 @@ class Conv2d(Function):
         self.stride, self.pads = stride, pads
 
     def forward(self, x, w):
-        return _conv2d_array(x, w, self.stride, self.pads)
+        return conv2d_array(x, w, self.stride, self.pads)
 
     def backward(self, gy):
         x, w = self.inputs
         gx = gw = None
         if self.needs_input_grad[0]:
-            gx = ConvTranspose2d(self.stride, self._input_pads(x, w, gy))(gy, w)
+            back = _back_pads(x.shape[2:], gy.shape[2:], w.shape[2:], self.stride, self.pads)
+            gx = ConvTranspose2d(self.stride, back)(gy, w)
         if self.needs_input_grad[1]:
             gw = Conv2dGradWeight(self.stride, self.pads, w.shape)(x, gy)
         return gx, gw
 
-    def _input_pads(self, x: Tensor, w: Tensor, gy: Tensor) -> Pads:
-        """Pads of the transposed conv that maps gy back onto x's exact size."""
-        kh, kw = w.shape[2:]
-        return (
-            _transposed_pads(x.shape[2], gy.shape[2], kh, self.stride[0], self.pads[0][0]),
-            _transposed_pads(x.shape[3], gy.shape[3], kw, self.stride[1], self.pads[1][0]),
-        )
 
-
+@replaceable
 class ConvTranspose2d(Function):
-    """y = conv_transpose2d(x, W): the adjoint of Conv2d with the same weight and pads.
-
-    With input size H the output size is (H - 1) * stride + K - top - bottom.
-    """
+    """y = conv_transpose2d(x, W): the adjoint of Conv2d with the same weight and pads."""
 
     def __init__(self, stride: tuple[int, int], pads: Pads) -> None:
         self.stride, self.pads = stride, pads
 
     def forward(self, x, w):
-        return _conv_transpose2d_array(x, w, self.stride, self.pads)
+        return conv_transpose2d_array(x, w, self.stride, self.pads)
 
     def backward(self, gy):
         x, w = self.inputs
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = Conv2d(self.stride, self.pads)(gy, w)
-        if self.needs_input_grad[1]:
-            gw = Conv2dGradWeight(self.stride, self.pads, w.shape)(gy, x)
+        gx = Conv2d(self.stride, self.pads)(gy, w) if self.needs_input_grad[0] else None
+        gw = Conv2dGradWeight(self.stride, self.pads, w.shape)(gy, x) if self.needs_input_grad[1] else None
         return gx, gw
 
 
+@replaceable
 class Conv2dGradWeight(Function):
-    """dL/dW of conv2d(x, W) given gy = dL/dy: the correlation of x with gy.
-
-    It is bilinear in (x, gy), so its derivatives are a transposed conv (for x)
-    and a conv (for gy) with the incoming gradient as weight.
-    """
+    """dL/dW of conv2d(x, W) given gy = dL/dy: bilinear in (x, gy), so its derivatives are convs again."""
 
     def __init__(self, stride: tuple[int, int], pads: Pads, w_shape: tuple[int, ...]) -> None:
         self.stride, self.pads, self.w_shape = stride, pads, tuple(w_shape)
 
     def forward(self, x, gy):
-        return _conv2d_grad_weight_array(x, gy, self.w_shape[2:], self.stride, self.pads)
+        return conv2d_grad_weight_array(x, gy, self.w_shape[2:], self.stride, self.pads)
 
     def backward(self, ggw):
         x, gy = self.inputs
         gx = ggy = None
         if self.needs_input_grad[0]:
-            kh, kw = self.w_shape[2:]
-            pads = (
-                _transposed_pads(x.shape[2], gy.shape[2], kh, self.stride[0], self.pads[0][0]),
-                _transposed_pads(x.shape[3], gy.shape[3], kw, self.stride[1], self.pads[1][0]),
-            )
-            gx = ConvTranspose2d(self.stride, pads)(gy, ggw)
+            back = _back_pads(x.shape[2:], gy.shape[2:], self.w_shape[2:], self.stride, self.pads)
+            gx = ConvTranspose2d(self.stride, back)(gy, ggw)
         if self.needs_input_grad[1]:
             ggy = Conv2d(self.stride, self.pads)(x, ggw)
         return gx, ggy
@@ -547,23 +200,15 @@ class Conv2dGradWeight(Function):
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: int | tuple[int, int] = 1, padding: Padding = 0) -> Tensor:
     """2-D convolution (cross-correlation, as in every deep-learning library).
 
-    Args:
-        x: ``(N, C_in, H, W)``.
-        weight: ``(C_out, C_in, KH, KW)``.
-        bias: ``(C_out,)`` or None.
-        stride: int or (sh, sw).
-        padding: ``'valid'`` (none), ``'same'`` (Keras: output ceil(H/stride),
-            extra pixel at the bottom/right), an int or (ph, pw) (PyTorch).
-
-    Returns:
-        ``(N, C_out, OH, OW)`` with OH = floor((H + pad_top + pad_bottom - KH) / sh) + 1.
+    x ``(N, C_in, H, W)``, weight ``(C_out, C_in, KH, KW)``, bias ``(C_out,)`` or None, stride an
+    int or (sh, sw); padding ``'valid'`` (none), ``'same'`` (Keras: output ceil(H/stride), extra
+    pixel at the bottom/right), an int or (ph, pw) (PyTorch). Returns ``(N, C_out, OH, OW)``
+    with OH = floor((H + pad_top + pad_bottom - KH) / sh) + 1.
     """
     stride = _pair(stride)
     pads = conv_pads(padding, tuple(x.shape[2:]), tuple(weight.shape[2:]), stride)
     y = Conv2d(stride, pads)(x, weight)
-    if bias is not None:
-        y = y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
-    return y
+    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
 
 
 def conv_transpose2d(
@@ -576,56 +221,22 @@ def conv_transpose2d(
 ) -> Tensor:
     """2-D transposed convolution ("deconvolution"), the adjoint of :func:`conv2d`.
 
-    Args:
-        x: ``(N, C_in, H, W)``.
-        weight: ``(C_in, C_out, KH, KW)`` (PyTorch's layout).
-        bias: ``(C_out,)`` or None.
-        stride: int or (sh, sw): the spacing of the input pixels in the output
-            (as if stride-1 zeros were inserted between them).
-        padding: an int or (ph, pw) as in PyTorch (crops ``p`` from each side
-            of the full output), ``'valid'`` (no cropping) or ``'same'`` (Keras:
-            output exactly H * stride).
-        output_padding: extra rows/columns at the bottom/right (PyTorch), to
-            pick among the input sizes a strided conv2d maps to the same size.
-
-    Returns:
-        ``(N, C_out, OH, OW)`` with OH = (H - 1) * sh + KH - 2 * ph + output_padding.
+    x ``(N, C_in, H, W)``, weight ``(C_in, C_out, KH, KW)`` (PyTorch's layout), bias ``(C_out,)``
+    or None; stride: the spacing of the input pixels in the output; padding: an int or (ph, pw)
+    as in PyTorch (crops p from each side of the full output), ``'valid'`` or ``'same'`` (Keras:
+    output exactly H * stride); output_padding: rows/columns given back at the bottom/right.
+    Returns ``(N, C_out, OH, OW)`` with OH = (H - 1) * sh + KH - 2 * ph + output_padding.
     """
     stride = _pair(stride)
-    kh, kw = weight.shape[2], weight.shape[3]
-    if isinstance(padding, str):
-        if output_padding not in (0, (0, 0)):
-            raise ValueError("output_padding is only used with integer padding")
-        if padding == "valid":
-            pads: Pads = ((0, 0), (0, 0))
-        elif padding == "same":
-            # The transposed conv of a 'same' conv2d whose input was H * stride.
-            h, w = x.shape[2], x.shape[3]
-            pads = (
-                _transposed_pads(h * stride[0], h, kh, stride[0], same_padding(h * stride[0], kh, stride[0])[0]),
-                _transposed_pads(w * stride[1], w, kw, stride[1], same_padding(w * stride[1], kw, stride[1])[0]),
-            )
-        else:
-            raise ValueError(f"padding must be 'same', 'valid' or an int, not {padding!r}")
-    else:
-        ph, pw = _pair(padding)
-        oph, opw = _pair(output_padding)
-        if not (0 <= oph < stride[0] and 0 <= opw < stride[1]):
-            raise ValueError(f"output_padding {output_padding} must be smaller than the stride {stride}")
-        pads = ((ph, ph - oph), (pw, pw - opw))
+    pads = transposed_conv_pads(padding, output_padding, tuple(x.shape[2:]), tuple(weight.shape[2:]), stride)
     y = ConvTranspose2d(stride, pads)(x, weight)
-    if bias is not None:
-        y = y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
-    return y
+    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))  # (C_out,) -> (1, C_out, 1, 1)
 
 
 def conv2d_grad_weight(
     x: Any, gy: Any, kernel_size: tuple[int, int], stride: int | tuple[int, int] = 1, padding: Padding = 0
 ) -> Tensor:
-    """The weight gradient of ``conv2d(x, W, stride, padding)`` for output gradient ``gy``.
-
-    Exposed for teaching (it is what Conv2d's backward calls) and for tests.
-    """
+    """The weight gradient of ``conv2d(x, W, stride, padding)`` for output gradient ``gy`` (Conv2d's backward)."""
     stride = _pair(stride)
     kh, kw = kernel_size
     pads = conv_pads(padding, tuple(x.shape[2:]), (kh, kw), stride)

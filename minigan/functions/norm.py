@@ -13,10 +13,11 @@ whose backward is the closed form
     dx = gamma / sqrt(var + eps) * (gy - mean(gy) - xhat * mean(gy * xhat)),   xhat = (x - mu) / sqrt(var + eps)
 
 (a third of the full-size passes that autograd through the composite makes).
-Its second derivatives stay exact because, under ``create_graph=True``, the
-backward rebuilds ``xhat`` from ``x`` with minigan functions instead of using
-the arrays cached by the forward pass: caching is where DeZero's BatchNorm gets
-WGAN-GP wrong. Eval mode, with fixed running statistics, is a plain composite.
+Its second derivatives stay exact because the backward rebuilds ``xhat`` from
+``x`` with minigan functions instead of using arrays cached by the forward pass:
+caching is where DeZero's BatchNorm gets WGAN-GP wrong. (The first-order
+backward of ``minigan/kernels/norm.py`` may cache: nothing differentiates it.)
+Eval mode, with fixed running statistics, is a plain composite.
 
 Read next: ``minigan/gradcheck.py``.
 """
@@ -26,43 +27,49 @@ from __future__ import annotations
 from typing import Any
 
 from minigan import backend as B
-from minigan.autograd import Function, Tensor, is_grad_enabled, no_grad
-from minigan.functions.basic import mean, reshape, sqrt, sum, sum_array
+from minigan.autograd import Function, Tensor
+from minigan.functions.basic import mean, reshape, sqrt, sum
+from minigan.functions.replaceable import replaceable
 
 __all__ = ["batch_norm", "dropout"]
 
 
+@replaceable
 class BatchNormTrain(Function):
     """Training-mode batch norm: ``y = xhat * gamma + beta`` with the batch's own mu and var.
 
     Inputs x (N, F) or (N, C, H, W), gamma and beta (F,) or (C,) (constants when not affine).
-    After the forward pass ``self.mu`` and ``self.var`` hold the batch statistics (1, C[, 1, 1])
-    for the running averages.
+    Like PyTorch's, the forward pass also moves the running averages (``running``: the
+    ``(mean, var)`` Tensors, or None) toward the batch statistics.
     """
 
-    def __init__(self, axes: tuple[int, ...], shape: tuple[int, ...], eps: float, count: int) -> None:
+    def __init__(
+        self, axes: tuple[int, ...], shape: tuple[int, ...], eps: float, count: int, running: Any, momentum: float
+    ) -> None:
         self.axes, self.shape, self.eps, self.count = axes, shape, eps, count  # count: values per channel
+        self.running, self.momentum = running, momentum
 
     def forward(self, x, gamma, beta):
         xp = B.xp()
-        inv_m = 1.0 / self.count
-        self.mu = sum_array(x, self.axes, keepdims=True) * inv_m  # (1, C[, 1, 1])
-        d = x - self.mu  # the one full-size buffer kept for backward
-        self.var = sum_array(d * d, self.axes, keepdims=True) * inv_m
-        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)  # (1, C[, 1, 1]): per-channel work is cheap
-        self.d = d  # raw array, for the first-order backward only (see backward)
-        # y = gamma * (x - mu) / std + beta = d * scale + beta: one per-channel scale, so the
-        # full-size work is a multiply and an add (no separate xhat array in the forward pass).
-        y = d * (xp.reshape(gamma, self.shape) * self.inv_std)
-        y += xp.reshape(beta, self.shape)
-        return y
+        mu = xp.mean(x, axis=self.axes, keepdims=True)  # (1, C[, 1, 1])
+        var = xp.mean((x - mu) ** 2, axis=self.axes, keepdims=True)
+        self.update_running(mu, var)
+        xhat = (x - mu) / xp.sqrt(var + self.eps)
+        return xhat * xp.reshape(gamma, self.shape) + xp.reshape(beta, self.shape)
+
+    def update_running(self, mu: Any, var: Any) -> None:
+        """running = (1 - momentum) * running + momentum * batch statistic (the variance unbiased, as in PyTorch)."""
+        if self.running is None:
+            return
+        xp, (running_mean, running_var), m = B.xp(), self.running, self.momentum
+        n = self.count
+        running_mean.data = (1.0 - m) * running_mean.data + m * xp.reshape(mu, (-1,))
+        running_var.data = (1.0 - m) * running_var.data + (m * n / (n - 1)) * xp.reshape(var, (-1,))
 
     def backward(self, gy):
         x, gamma, beta = self.inputs
-        if not is_grad_enabled():
-            return self._first_order_backward(gy.data, gamma)
-        # create_graph=True: the gradient below will itself be differentiated (WGAN-GP), so
-        # xhat and 1/std must be functions of x, not the forward pass's cached arrays.
+        # xhat and 1/std recomputed from x with minigan functions (not cached arrays), so that the
+        # gradient below can itself be differentiated (WGAN-GP through a batch-normed critic).
         d = x - mean(x, axis=self.axes, keepdims=True)
         inv_std = 1.0 / sqrt(mean(d * d, axis=self.axes, keepdims=True) + self.eps)
         xhat = d * inv_std
@@ -76,33 +83,6 @@ class BatchNormTrain(Function):
             m = self.count
             gx = (g * inv_std) * (gy - gbeta * (1.0 / m) - xhat * (ggamma * (1.0 / m)))
         return gx, reshape(ggamma, (-1,)), reshape(gbeta, (-1,))
-
-    def _first_order_backward(self, gy: Any, gamma: Any) -> tuple[Tensor | None, Tensor, Tensor]:
-        """The same formula on raw arrays, with every per-channel factor folded first.
-
-        Nothing differentiates a first-order gradient, so the cached ``d = x - mu`` and
-        ``inv_std`` are exact here. With xhat = d * inv_std and per-channel sums
-        gbeta = sum(gy), gd = sum(gy * d):
-
-            ggamma = gd * inv_std
-            gx = k * (gy - gbeta / m) - d * (k * inv_std^2 * gd / m),   k = gamma * inv_std
-
-        three full-size passes and one temporary beyond the two sums.
-        """
-        xp = B.xp()
-        d, inv_std, inv_m = self.d, self.inv_std, 1.0 / self.count
-        g = xp.reshape(gamma.data if isinstance(gamma, Tensor) else gamma, self.shape)
-        gbeta = sum_array(gy, self.axes, keepdims=True)  # (1, C[, 1, 1])
-        gd = sum_array(gy * d, self.axes, keepdims=True)
-        gx = None
-        if self.needs_input_grad[0]:
-            k = g * inv_std
-            gx = gy - gbeta * inv_m
-            gx *= k
-            gx -= d * (k * inv_std * inv_std * gd * inv_m)
-            gx = Tensor(gx)
-        ggamma = xp.reshape(gd * inv_std, (-1,))
-        return gx, Tensor(ggamma), Tensor(xp.reshape(gbeta, (-1,)))
 
 
 def batch_norm(
@@ -141,15 +121,8 @@ def batch_norm(
         # Not affine: constant ones and zeros (constants get no gradient).
         gamma = gamma if gamma is not None else xp.ones((x.shape[1],), dtype=dtype)
         beta = beta if beta is not None else xp.zeros((x.shape[1],), dtype=dtype)
-        fn = BatchNormTrain(axes, shape, eps, count)
-        y = fn(x, gamma, beta)
-        if running_mean is not None and running_var is not None:
-            with no_grad():
-                m, v = xp.reshape(fn.mu, (-1,)), xp.reshape(fn.var, (-1,))
-                running_mean.data = (1.0 - momentum) * running_mean.data + momentum * m
-                # count / (count - 1): the running variance is the unbiased one, as in PyTorch
-                running_var.data = (1.0 - momentum) * running_var.data + (momentum * count / (count - 1)) * v
-        return y
+        running = (running_mean, running_var) if running_mean is not None and running_var is not None else None
+        return BatchNormTrain(axes, shape, eps, count, running, momentum)(x, gamma, beta)
 
     # Eval mode: the running statistics are constants, so this is an affine map of x.
     if running_mean is None or running_var is None:

@@ -27,7 +27,7 @@ from typing import Any
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
 from minigan.functions.basic import broadcast_to, matmul, max, mean, reshape, sum
-from minigan.functions.conv import Padding, Pads, _pad, _pair, conv_pads
+from minigan.functions.padding import Padding, Pads, _pad, _pair, conv_pads
 
 __all__ = ["avg_pool2d", "fold", "max_pool2d", "unfold", "upsample"]
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import minigan.functions as F
 from minigan import backend as B
 from minigan.autograd import Tensor
-from minigan.functions.conv import _pair, conv_output_size, conv_pads
+from minigan.functions.padding import _pair, conv_output_size, conv_pads
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 

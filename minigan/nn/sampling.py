@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import minigan.functions as F
 from minigan.autograd import Tensor
-from minigan.functions.conv import _pair, conv_output_size, conv_pads
+from minigan.functions.padding import _pair, conv_output_size, conv_pads
 from minigan.nn.module import Module
 
 __all__ = ["AvgPool2D", "MaxPool2D", "UpSampling2D"]
