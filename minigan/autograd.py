@@ -312,6 +312,7 @@ class Function:
     """
 
     inputs: tuple[Any, ...] | None
+    saved_data: list[Any]
     output: weakref.ref | None
     needs_input_grad: tuple[bool, ...]
     layer: str | None = None  # the layer that ran it (recorded in anomaly mode only)
@@ -346,6 +347,7 @@ class Function:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
                 self.inputs = inputs
+                self.saved_data = arrays  # what each input held: backward checks it was not rebound since
                 self.needs_input_grad = needs
                 # A weak reference: the graph must not keep outputs alive by itself.
                 self.output = weakref.ref(out)
@@ -453,6 +455,7 @@ def _run_backward(
             if target_ids is not None and y is not None and id(y) in target_ids and gy is not None:
                 found[id(y)] = gy
             if gy is not None and (target_ids is None or id(f) in reaches):
+                _check_unchanged(f)
                 if _anomaly_enabled:
                     gxs = _anomaly_backward(f, gy, target_ids, reaches if target_ids is not None else set())
                 elif target_ids is None:
@@ -473,8 +476,10 @@ def _run_backward(
                 for x, gx in zip(f.inputs, gxs):
                     if gx is not None and isinstance(x, Tensor) and x.requires_grad:
                         _accumulate(grads, x, gx)
-            if not retain_graph:
-                f.inputs = None  # free the saved tensors: the graph is consumed
+            if not retain_graph and (target_ids is None or id(f) in reaches):
+                # Free what this pass went through. (grad() prunes the branches that do not lead
+                # to its inputs: those stay, so another backward can still use them.)
+                f.inputs = f.saved_data = None  # type: ignore[assignment]
 
         # What is left in `grads` belongs to leaves (or to roots that are leaves).
         if target_ids is not None:
@@ -494,6 +499,24 @@ def _run_backward(
                 g = Tensor(g.data)
             x.grad = g if x.grad is None else x.grad + g
     return found
+
+
+def _check_unchanged(f: Function) -> None:
+    """Raise when an input of ``f`` had its ``.data`` rebound after the forward pass used it.
+
+    The backward pass reads the inputs' *current* data (``x.data``): had a parameter been
+    updated in between (``optimizer.step()`` before ``loss.backward()``), the gradient would
+    silently be that of another function. PyTorch catches this with version counters; here a
+    rebinding is the only way to change a Tensor, so comparing identities is enough.
+    """
+    for i, (x, saved) in enumerate(zip(f.inputs, f.saved_data)):
+        if isinstance(x, Tensor) and x.data is not saved:
+            what = f"{x.name!r} " if x.name else ""
+            raise RuntimeError(
+                f"backward through {type(f).__name__}: its input {i} ({what}a tensor of shape {x.shape}) was changed "
+                "after the forward pass used it (its .data was rebound), so the gradient would be wrong. Change "
+                "tensors after backward (loss.backward(), then optimizer.step()), or run the forward pass again"
+            )
 
 
 def _anomaly_backward(f: Function, gy: Tensor, target_ids: set[int] | None, reaches: set[int]) -> Any:

@@ -49,11 +49,13 @@ __all__ = [
     "copy",
     "count_transfers",
     "default_dtype",
+    "default_generator",
     "float_dtype",
     "get_backend",
     "host_np",
     "is_any_array",
     "is_array",
+    "manual_seed",
     "py_scalar",
     "set_backend",
     "set_default_dtype",
@@ -609,6 +611,26 @@ class Generator:
         child = Generator()
         child._rng = self._rng.spawn(1)[0]
         return child
+
+
+#: The generator of layers built without ``rng=`` (the one global random state; see manual_seed).
+_default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator, which layers built without ``rng=`` draw their initial weights
+    (and dropout masks) from: each such layer starts differently, and a script that calls
+    ``minigan.manual_seed(s)`` first builds the same model every run. Returns the generator."""
+    global _default_generator
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"manual_seed takes an int, not {seed!r}")
+    _default_generator = Generator(seed)
+    return _default_generator
+
+
+def default_generator() -> Generator:
+    """The generator that layers built without ``rng=`` draw from (seed 0 until :func:`manual_seed`)."""
+    return _default_generator
 
 
 # ----------------------------------------------------------------------------

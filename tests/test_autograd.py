@@ -666,3 +666,51 @@ def test_numerical_grad_matches_hand_derivative():
     x = T([0.5, 2.0])
     num = numerical_grad(lambda x: (x**3).sum(), [x], 0)
     np.testing.assert_allclose(num, 3 * np.array([0.5, 2.0]) ** 2, rtol=1e-8)
+
+
+# ----------------------------------------------------------------------------
+# Changing a tensor between forward and backward; what grad() frees
+# ----------------------------------------------------------------------------
+def test_rebinding_an_input_after_the_forward_pass_raises_naming_the_operation():
+    w = minigan.tensor([[1.0, 2.0]], requires_grad=True)
+    w.name = "weight"
+    x = minigan.tensor([[3.0], [4.0]])
+    loss = F.sum(w @ x)
+    w.data = w.data * 2.0  # an optimizer step before backward
+    with pytest.raises(RuntimeError, match=r"backward through MatMul: its input 0 \('weight' a tensor of shape"):
+        loss.backward()
+
+
+def test_changing_a_tensor_after_backward_is_fine():
+    w = minigan.tensor([1.0, 2.0], requires_grad=True)
+    loss = F.sum(w * w)
+    loss.backward()
+    w.data = w.data - 0.1 * w.grad.data
+    F.sum(w * w).backward()  # a new forward pass: no complaint
+
+
+def test_grad_frees_only_the_branch_it_went_through():
+    a = minigan.tensor([1.0, 2.0], requires_grad=True)
+    b = minigan.tensor([3.0, 4.0], requires_grad=True)
+    ea, eb = F.exp(a), F.exp(b)  # two branches
+    loss = F.sum(ea) + F.sum(eb)
+    (ga,) = minigan.grad(loss, [a])  # goes through the a-branch only
+    np.testing.assert_allclose(B.to_host(ga.data), np.exp([1.0, 2.0]), rtol=1e-6)
+    (gb,) = minigan.grad(F.sum(eb * 2.0), [b])  # the b-branch was not freed
+    np.testing.assert_allclose(B.to_host(gb.data), 2 * np.exp([3.0, 4.0]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="already freed"):
+        minigan.grad(F.sum(ea), [a])  # the a-branch was
+
+
+def test_layers_built_without_rng_start_differently_and_manual_seed_makes_them_reproducible():
+    from minigan import nn
+
+    minigan.manual_seed(123)
+    first, second = nn.Dense(4, 4), nn.Dense(4, 4)
+    assert not np.array_equal(B.to_host(first.weight.data), B.to_host(second.weight.data))
+    minigan.manual_seed(123)
+    again = nn.Dense(4, 4)
+    np.testing.assert_array_equal(B.to_host(again.weight.data), B.to_host(first.weight.data))
+    assert nn.Dense(4, 4, rng=5).weight.shape == (4, 4)  # an explicit seed still works
+    with pytest.raises(TypeError, match="manual_seed takes an int"):
+        minigan.manual_seed(1.5)

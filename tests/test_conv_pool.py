@@ -473,6 +473,7 @@ def _every_kernel_layout(n: int, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("n", [1, 3, 8])
+@minigan.kernels.use_kernels(True)  # the threads are the kernels' (also under MINIGAN_KERNELS=0)
 def test_threaded_copy_loops_are_bitwise_equal(monkeypatch, n):
     """split_batch runs im2col / col2im / the tap loops over batch chunks in threads (NumPy only):
     the results must be bitwise those of one thread, on both layouts of every kernel."""
@@ -488,6 +489,7 @@ def test_threaded_copy_loops_are_bitwise_equal(monkeypatch, n):
 
 
 @pytest.mark.parametrize("images_per_chunk", [1, 2, 3])
+@minigan.kernels.use_kernels(True)  # the chunks are the kernels' (also under MINIGAN_KERNELS=0)
 def test_batch_chunks_give_the_whole_batch_result(monkeypatch, images_per_chunk):
     """The conv kernels take the batch a few images at a time (a bounded column buffer); any
     chunking, an uneven last chunk included, must give the one-chunk result (up to the order

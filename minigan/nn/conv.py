@@ -58,7 +58,8 @@ class Conv2D(Module):
         stride: s or (sh, sw).
         padding: ``'valid'`` (default, as Keras), ``'same'`` (Keras) or an int / (ph, pw) (PyTorch).
         bias: learn a bias per output channel.
-        rng: a :class:`minigan.Generator` or an int seed for the initial weights.
+        rng: a :class:`minigan.Generator`, an int seed, or None for the initial weights
+            (None: the default generator, which ``minigan.manual_seed`` seeds).
         weight_init, bias_init: initialisers (default Glorot uniform and zeros, as Keras).
 
     Parameters: ``weight`` (C_out, C_in, KH, KW), ``bias`` (C_out,).
@@ -72,7 +73,7 @@ class Conv2D(Module):
         stride: int | tuple[int, int] = 1,
         padding: Padding = "valid",
         bias: bool = True,
-        rng: B.Generator | int = 0,
+        rng: B.Generator | int | None = None,
         weight_init: str | init.Initializer = "glorot_uniform",
         bias_init: str | init.Initializer = "zeros",
     ) -> None:
@@ -141,7 +142,7 @@ class Conv2DTranspose(Module):
         padding: Padding = "valid",
         output_padding: int | tuple[int, int] = 0,
         bias: bool = True,
-        rng: B.Generator | int = 0,
+        rng: B.Generator | int | None = None,
         weight_init: str | init.Initializer = "glorot_uniform",
         bias_init: str | init.Initializer = "zeros",
     ) -> None:

@@ -25,10 +25,11 @@ class Dropout(Module):
 
     Args:
         p: drop probability in [0, 1).
-        rng: a :class:`minigan.Generator` or an int seed for the masks.
+        rng: a :class:`minigan.Generator`, an int seed, or None for the masks
+            (None: the default generator, which ``minigan.manual_seed`` seeds).
     """
 
-    def __init__(self, p: float = 0.5, rng: B.Generator | int = 0) -> None:
+    def __init__(self, p: float = 0.5, rng: B.Generator | int | None = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1), got {p}")

@@ -34,7 +34,8 @@ class Embedding(Module):
     Args:
         num_embeddings: number of classes K (labels in [0, K)).
         embedding_dim: D.
-        rng: a :class:`minigan.Generator` or an int seed.
+        rng: a :class:`minigan.Generator`, an int seed, or None
+            (None: the default generator, which ``minigan.manual_seed`` seeds).
         weight_init: initialiser (default N(0, 1), as PyTorch's ``nn.Embedding``).
 
     Parameters: ``weight`` (K, D).
@@ -44,7 +45,7 @@ class Embedding(Module):
         self,
         num_embeddings: int,
         embedding_dim: int,
-        rng: B.Generator | int = 0,
+        rng: B.Generator | int | None = None,
         weight_init: str | init.Initializer = "normal",
     ) -> None:
         super().__init__()

@@ -64,12 +64,23 @@ Initializer = Callable[..., Any]
 
 
 def as_generator(rng: Generator | int | None) -> Generator:
-    """Accept a :class:`Generator` or an int seed (what every layer's ``rng`` argument takes)."""
+    """Accept a :class:`Generator`, an int seed, or None (what every layer's ``rng`` argument takes).
+
+    None is the default generator (``minigan.manual_seed`` seeds it): layers built without
+    ``rng=`` each draw from it in turn, so two ``Dense(16, 16)`` start differently.
+    """
     if isinstance(rng, Generator):
         return rng
-    if rng is None or isinstance(rng, bool) or not isinstance(rng, int):
+    if rng is None:
+        return B.default_generator()
+    if isinstance(rng, bool) or not isinstance(rng, int):
         raise TypeError(f"rng must be a minigan.Generator or an int seed, not {rng!r}")
     return Generator(rng)
+
+
+def _on_device(host: Any, dtype: Any) -> Any:
+    """Initial weights are drawn on the host (one seed, the same model on every backend), then moved."""
+    return B.to_device(host, dtype=dtype or B.float_dtype())
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -92,12 +103,12 @@ def _fans(shape: tuple[int, ...], fan_in: int | None, fan_out: int | None) -> tu
 
 def uniform(shape: tuple[int, ...], rng: Generator, low: float = -0.05, high: float = 0.05, dtype: Any = None) -> Any:
     """U(low, high) (Keras' RandomUniform default range)."""
-    return rng.uniform(shape, low, high, dtype=dtype)
+    return _on_device(rng.host_uniform(shape, low, high), dtype)
 
 
 def normal(shape: tuple[int, ...], rng: Generator, mean: float = 0.0, std: float = 1.0, dtype: Any = None) -> Any:
     """N(mean, std)."""
-    return rng.normal(shape, mean, std, dtype=dtype)
+    return _on_device(rng.host_normal(shape, mean, std), dtype)
 
 
 def glorot_uniform(
@@ -106,7 +117,7 @@ def glorot_uniform(
     """Glorot/Xavier uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)); keeps activations' variance."""
     fan_in, fan_out = _fans(shape, fan_in, fan_out)
     a = math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(shape, -a, a, dtype=dtype)
+    return _on_device(rng.host_uniform(shape, -a, a), dtype)
 
 
 def glorot_normal(
@@ -114,7 +125,7 @@ def glorot_normal(
 ) -> Any:
     """Glorot/Xavier normal: N(0, sqrt(2 / (fan_in + fan_out)))."""
     fan_in, fan_out = _fans(shape, fan_in, fan_out)
-    return rng.normal(shape, 0.0, math.sqrt(2.0 / (fan_in + fan_out)), dtype=dtype)
+    return _on_device(rng.host_normal(shape, 0.0, math.sqrt(2.0 / (fan_in + fan_out))), dtype)
 
 
 def he_uniform(
@@ -123,7 +134,7 @@ def he_uniform(
     """He/Kaiming uniform: U(-a, a) with a = sqrt(6 / fan_in) (ReLU halves the variance; this doubles it back)."""
     fan_in, _ = _fans(shape, fan_in, fan_out)
     a = math.sqrt(6.0 / fan_in)
-    return rng.uniform(shape, -a, a, dtype=dtype)
+    return _on_device(rng.host_uniform(shape, -a, a), dtype)
 
 
 def he_normal(
@@ -131,14 +142,14 @@ def he_normal(
 ) -> Any:
     """He/Kaiming normal: N(0, sqrt(2 / fan_in))."""
     fan_in, _ = _fans(shape, fan_in, fan_out)
-    return rng.normal(shape, 0.0, math.sqrt(2.0 / fan_in), dtype=dtype)
+    return _on_device(rng.host_normal(shape, 0.0, math.sqrt(2.0 / fan_in)), dtype)
 
 
 def dcgan_normal(
     shape: tuple[int, ...], rng: Generator, fan_in: int | None = None, fan_out: int | None = None, dtype: Any = None
 ) -> Any:
     """N(0, 0.02) whatever the fans: Radford et al. (2016), section 4."""
-    return rng.normal(shape, 0.0, 0.02, dtype=dtype)
+    return _on_device(rng.host_normal(shape, 0.0, 0.02), dtype)
 
 
 def zeros(

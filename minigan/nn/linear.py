@@ -29,7 +29,8 @@ class Dense(Module):
         in_features: size of the input's last axis.
         out_features: size of the output's last axis.
         bias: add a learned bias ``b`` (out_features,).
-        rng: a :class:`minigan.Generator` or an int seed for the initial weights.
+        rng: a :class:`minigan.Generator`, an int seed, or None for the initial weights
+            (None: the default generator, which ``minigan.manual_seed`` seeds).
         weight_init, bias_init: initialiser names or callables (see ``minigan/nn/init.py``);
             Keras' defaults: Glorot uniform weights, zero biases.
 
@@ -41,7 +42,7 @@ class Dense(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        rng: B.Generator | int = 0,
+        rng: B.Generator | int | None = None,
         weight_init: str | init.Initializer = "glorot_uniform",
         bias_init: str | init.Initializer = "zeros",
     ) -> None:
