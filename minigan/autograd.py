@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from minigan import anomaly
 from minigan import backend as B
+from minigan.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled  # noqa: F401 (re-exported)
 
 __all__ = [
     "AnomalyError",
@@ -76,81 +78,9 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
+# Anomaly mode (minigan/anomaly.py) is the other scoped switch: the engine consults it only
+# while it is on.
 # ----------------------------------------------------------------------------
-# Anomaly mode: stop at the first NaN/Inf and say where it came from.
-# ----------------------------------------------------------------------------
-_anomaly_enabled = False
-#: Layers being called while anomaly mode is on (pushed by ``Module.__call__``), innermost last.
-_module_stack: list[Any] = []
-#: The Function whose backward is running (anomaly mode only): the operations its backward
-#: applies are reported as part of it.
-_backward_of: Function | None = None
-
-
-class AnomalyError(FloatingPointError):
-    """Anomaly mode found a NaN or Inf; the message names the operation and, where known, the layer."""
-
-
-def is_anomaly_enabled() -> bool:
-    """True inside ``with detect_anomaly():``."""
-    return _anomaly_enabled
-
-
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Inside ``with detect_anomaly():`` every forward and backward result is checked for NaN/Inf.
-
-    The first non-finite value raises :class:`AnomalyError` naming the operation (the
-    :class:`Function` class, e.g. ``Log``), whether it happened in the forward or the
-    backward pass, and the layer that was running (e.g. ``'2' (Dense(8 -> 1))``). Each
-    check reads the array back (a device sync on a GPU), so use it to debug, not to train.
-    Off (the default), it costs one flag test per operation.
-    """
-    global _anomaly_enabled
-    previous = _anomaly_enabled
-    _anomaly_enabled = True
-    try:
-        yield
-    finally:
-        _anomaly_enabled = previous
-
-
-def current_layer() -> str | None:
-    """Dotted name and description of the innermost layer being called (anomaly mode only)."""
-    if not _module_stack:
-        return None
-    parts: list[str] = []
-    for parent, child in zip(_module_stack, _module_stack[1:]):
-        found = next((k for k, m in getattr(parent, "_modules", {}).items() if m is child), None)
-        parts.append(found if found is not None else type(child).__name__)
-    inner = _module_stack[-1]
-    desc = f"{type(inner).__name__}({inner.extra_repr()})" if hasattr(inner, "extra_repr") else type(inner).__name__
-    root = type(_module_stack[0]).__name__
-    return f"{'.'.join(parts)!r} of {root} ({desc})" if parts else desc
-
-
-def _check_finite(f: Function, array: Any, where: str, layer: str | None) -> None:
-    xp = B.xp()
-    if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
-        return
-    finite = xp.isfinite(array)
-    if bool(B.to_host(xp.all(finite))):  # a read-back per operation: why anomaly mode is for debugging
-        return
-    n_nan = int(B.to_host(xp.sum(xp.astype(xp.isnan(array), xp.int64))))
-    n_bad = int(B.to_host(xp.sum(xp.astype(~finite, xp.int64))))
-    what = f"{n_nan} NaN and {n_bad - n_nan} Inf values" if n_nan else f"{n_bad} Inf values"
-    op = f"{type(f).__name__}.{where}"
-    if _backward_of is not None and _backward_of is not f:  # an operation inside another one's backward
-        op = f"{type(_backward_of).__name__}.backward (in its {type(f).__name__})"
-        layer = _backward_of.layer
-    at = f" in layer {layer}" if layer else ""
-    raise AnomalyError(
-        f"anomaly mode: {op} produced {what} (shape {tuple(array.shape)}){at}. "
-        "Check that layer's inputs and weights (a log or division of 0, an overflowing exp, a too large "
-        "learning rate), or lower the learning rate / add gradient clipping."
-    )
-
-
 class MixedBackendsError(B.BackendError, TypeError):
     """Tensors of two backends meet in one operation (a BackendError, and a TypeError like the array libraries')."""
 
@@ -282,7 +212,7 @@ class Tensor:
             create_graph: record the backward pass itself, so the gradients can
                 be differentiated again (second derivatives, gradient penalties).
         """
-        _run_backward([self], [grad], create_graph, retain_graph, targets=None)
+        _run_backward([self], [grad], create_graph, retain_graph)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -339,9 +269,9 @@ class Function:
         y = self.forward(*arrays)
         if not B.is_array(y):
             y = B.xp().asarray(y)  # NumPy reductions return scalars; keep 0-d arrays
-        if _anomaly_enabled:
-            self.layer = current_layer()  # named again if the backward of this operation blows up
-            _check_finite(self, y, "forward", self.layer)
+        if anomaly.enabled:
+            self.layer = anomaly.current_layer()  # named again if the backward of this operation blows up
+            anomaly.check_finite(self, y, "forward", self.layer)
         out = Tensor(y)
         if _grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
@@ -414,91 +344,65 @@ def _as_grad(g: Any, like: Tensor) -> Tensor:
     return g
 
 
-def _run_backward(
-    roots: Sequence[Tensor],
-    root_grads: Sequence[Any],
-    create_graph: bool,
-    retain_graph: bool | None,
-    targets: Sequence[Tensor] | None,
-) -> dict[int, Tensor]:
-    """Propagate gradients from ``roots`` to the leaves (or to ``targets``).
-
-    With ``targets=None`` gradients are accumulated into ``leaf.grad``;
-    otherwise they are returned in a dict keyed by ``id(target)``.
-    """
-    if retain_graph is None:
-        retain_graph = create_graph
+def _start(roots: Sequence[Tensor], root_grads: Sequence[Any]) -> dict[int, Tensor]:
+    """dL/d(root) for every root (1 for a scalar, else the given gradient), keyed by id."""
+    grads: dict[int, Tensor] = {}
     for root, g in zip(roots, root_grads):
         if not root.requires_grad:
             raise RuntimeError("backward of a tensor that does not require grad (no graph was recorded)")
         if g is None and root.size != 1:
             raise RuntimeError(f"backward of a non-scalar tensor of shape {root.shape} needs a grad argument")
+        _accumulate(grads, root, _as_grad(g, root))
+    return grads
 
-    order = _topological_order(roots)
-    target_ids = None if targets is None else {id(t) for t in targets}
-    if target_ids is not None:
-        reaches = _functions_reaching(order, target_ids)
-    else:
-        leaves = _leaves(roots, order)  # found before the graph is freed below
 
-    grads: dict[int, Tensor] = {}
-    found: dict[int, Tensor] = {}
-    with _grad_mode(create_graph):
-        for root, g in zip(roots, root_grads):
-            _accumulate(grads, root, _as_grad(g, root))
-        # Hold every intermediate output while its gradient is pending: freeing a
-        # function's inputs below may drop the last other reference to one.
-        alive = [f.output() for f in order]
-        for i, f in enumerate(order):
-            y, alive[i] = alive[i], None
-            gy = grads.pop(id(y), None) if y is not None else None
-            if target_ids is not None and y is not None and id(y) in target_ids and gy is not None:
-                found[id(y)] = gy
-            if gy is not None and (target_ids is None or id(f) in reaches):
-                _check_unchanged(f)
-                if _anomaly_enabled:
-                    gxs = _anomaly_backward(f, gy, target_ids, reaches if target_ids is not None else set())
-                elif target_ids is None:
-                    gxs = f.backward(gy)
-                else:
-                    # Ask only for the gradients that lead to a target, then restore the
-                    # flags: a retained graph may later be backpropagated to every leaf.
-                    needs = f.needs_input_grad
-                    f.needs_input_grad = tuple(
-                        isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches) for x in f.inputs
-                    )
-                    try:
-                        gxs = f.backward(gy)
-                    finally:
-                        f.needs_input_grad = needs
-                if not isinstance(gxs, tuple):
-                    gxs = (gxs,)
-                for x, gx in zip(f.inputs, gxs):
-                    if gx is not None and isinstance(x, Tensor) and x.requires_grad:
-                        _accumulate(grads, x, gx)
-            if not retain_graph and (target_ids is None or id(f) in reaches):
-                # Free what this pass went through. (grad() prunes the branches that do not lead
-                # to its inputs: those stay, so another backward can still use them.)
-                f.inputs = f.saved_data = None  # type: ignore[assignment]
+def _chain_rule(
+    order: Sequence[Function],
+    grads: dict[int, Tensor],
+    retain_graph: bool,
+    wanted: Callable[[Function], tuple[bool, ...]] | None = None,
+    found: dict[int, Tensor] | None = None,
+) -> None:
+    """The backward pass proper: visit the functions from the output back, and for each one turn
+    the gradient of its output (complete by then) into gradients of its inputs.
 
-        # What is left in `grads` belongs to leaves (or to roots that are leaves).
-        if target_ids is not None:
-            for key, g in grads.items():
-                if key in target_ids and key not in found:
-                    found[key] = g
-            return found
-        for x in leaves:
-            g = grads.get(id(x))
-            if g is None:
-                continue
-            if not create_graph:
-                # Fan-out can hand the same gradient Tensor to several leaves (a + b gives
-                # both gy): give each leaf its own Tensor so that rebinding one leaf's
-                # ``.grad.data`` (gradient clipping, say) cannot change another's. The
-                # arrays may still be shared or read-only views: never modify them in place.
-                g = Tensor(g.data)
-            x.grad = g if x.grad is None else x.grad + g
-    return found
+    ``grads`` maps ``id(tensor)`` to its gradient so far; what is left in it afterwards belongs
+    to leaves. For ``grad()``: ``wanted(f)`` says which of f's input gradients lead to a target
+    (None: all of them), and ``found`` collects the gradients of targets that are outputs of a
+    function, complete when that function is reached. Visited functions free their saved inputs
+    unless ``retain_graph``.
+    """
+    # Hold every intermediate output while its gradient is pending: freeing a function's inputs
+    # below may drop the last other reference to one.
+    alive = [f.output() for f in order]
+    for i, f in enumerate(order):
+        y, alive[i] = alive[i], None
+        gy = grads.pop(id(y), None) if y is not None else None
+        if found is not None and gy is not None and id(y) in found:
+            found[id(y)] = gy  # a target's gradient, complete now
+        needs = f.needs_input_grad if wanted is None else wanted(f)
+        if True not in needs:
+            continue  # grad(): a branch that leads to no target; it stays for another pass
+        if gy is not None:
+            _check_unchanged(f)
+            gxs = _apply_backward(f, gy, needs)
+            for x, gx in zip(f.inputs, gxs if isinstance(gxs, tuple) else (gxs,)):
+                if gx is not None and isinstance(x, Tensor) and x.requires_grad:
+                    _accumulate(grads, x, gx)
+        if not retain_graph:
+            f.inputs = f.saved_data = None  # type: ignore[assignment]  # the graph is consumed
+
+
+def _apply_backward(f: Function, gy: Tensor, needs: tuple[bool, ...]) -> Any:
+    """``f.backward(gy)`` asking only for the gradients in ``needs`` (checked in anomaly mode)."""
+    if needs is f.needs_input_grad:
+        return anomaly.checked_backward(f, gy) if anomaly.enabled else f.backward(gy)
+    # Restore the flags afterwards: a retained graph may later be backpropagated to every leaf.
+    saved, f.needs_input_grad = f.needs_input_grad, needs
+    try:
+        return anomaly.checked_backward(f, gy) if anomaly.enabled else f.backward(gy)
+    finally:
+        f.needs_input_grad = saved
 
 
 def _check_unchanged(f: Function) -> None:
@@ -519,24 +423,27 @@ def _check_unchanged(f: Function) -> None:
             )
 
 
-def _anomaly_backward(f: Function, gy: Tensor, target_ids: set[int] | None, reaches: set[int]) -> Any:
-    """``f.backward(gy)`` with every result (and every operation inside it) checked for NaN/Inf."""
-    global _backward_of
-    previous, _backward_of = _backward_of, f
-    needs = f.needs_input_grad
-    try:
-        if target_ids is not None:
-            f.needs_input_grad = tuple(
-                isinstance(x, Tensor) and (id(x) in target_ids or id(x.creator) in reaches) for x in f.inputs
-            )
-        gxs = f.backward(gy)
-        for gx in gxs if isinstance(gxs, tuple) else (gxs,):
-            if gx is not None:
-                _check_finite(f, gx.data if isinstance(gx, Tensor) else B.xp().asarray(gx), "backward", f.layer)
-        return gxs
-    finally:
-        f.needs_input_grad = needs
-        _backward_of = previous
+def _run_backward(
+    roots: Sequence[Tensor], root_grads: Sequence[Any], create_graph: bool, retain_graph: bool | None
+) -> None:
+    """``Tensor.backward``: propagate from ``roots`` and accumulate into every leaf's ``.grad``."""
+    retain = create_graph if retain_graph is None else retain_graph
+    grads = _start(roots, root_grads)
+    order = _topological_order(roots)
+    leaves = _leaves(roots, order)  # found before the pass frees the graph
+    with _grad_mode(create_graph):  # create_graph: the backward pass is itself recorded
+        _chain_rule(order, grads, retain)
+        for x in leaves:
+            g = grads.get(id(x))
+            if g is None:
+                continue
+            if not create_graph:
+                # Fan-out can hand the same gradient Tensor to several leaves (a + b gives both
+                # gy): give each leaf its own Tensor, so that rebinding one leaf's ``.grad.data``
+                # (gradient clipping, say) cannot change another's. The arrays may still be
+                # shared or read-only views: never modify them in place.
+                g = Tensor(g.data)
+            x.grad = g if x.grad is None else x.grad + g
 
 
 def _leaves(roots: Sequence[Tensor], order: Sequence[Function]) -> list[Tensor]:
@@ -588,8 +495,25 @@ def grad(
     for x in inputs:
         if not x.requires_grad:
             raise RuntimeError("grad() with respect to a tensor that does not require grad")
-    # Gradients of inputs that are themselves among the outputs start with grad_outputs.
-    found = _run_backward(outputs, grad_outputs, create_graph, retain_graph, targets=inputs)
+    retain = create_graph if retain_graph is None else retain_graph
+    grads = _start(outputs, grad_outputs)  # an input that is itself an output starts with its grad_output
+    order = _topological_order(outputs)
+    targets = {id(x) for x in inputs}
+    reaches = _functions_reaching(order, targets)
+
+    def wanted(f: Function) -> tuple[bool, ...]:  # only the gradients that lead to an input
+        if id(f) not in reaches:
+            return (False,) * len(f.inputs)
+        return tuple(isinstance(x, Tensor) and (id(x) in targets or id(x.creator) in reaches) for x in f.inputs)
+
+    # Targets made by a function get their gradient when the pass reaches that function; leaf
+    # targets (and targets that are outputs) keep theirs in `grads`, left over at the end.
+    found: dict[int, Tensor | None] = {id(x): None for x in inputs if x.creator is not None}
+    with _grad_mode(create_graph):
+        _chain_rule(order, grads, retain, wanted, found)  # type: ignore[arg-type]
+    for x in inputs:
+        if found.get(id(x)) is None and id(x) in grads:
+            found[id(x)] = grads[id(x)]
     result: list[Tensor | None] = []
     for x in inputs:
         g = found.get(id(x))

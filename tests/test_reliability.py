@@ -286,9 +286,9 @@ def test_detect_anomaly_is_scoped_and_restored_after_an_error():
         with minigan.detect_anomaly():
             F.log(minigan.tensor([-1.0]))
     assert not minigan.is_anomaly_enabled()
-    from minigan import autograd
+    from minigan import anomaly
 
-    assert autograd._module_stack == []
+    assert anomaly.module_stack == []
 
 
 def test_stop_on_nan_stops_before_the_bad_update_and_names_the_network():

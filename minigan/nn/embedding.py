@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import minigan.functions as F
-from minigan import autograd
+from minigan import anomaly
 from minigan import backend as B
 from minigan.autograd import Tensor
 from minigan.nn import init
@@ -68,7 +68,7 @@ class Embedding(Module):
         # Checking the range reads the labels' extremes back to the host: free on NumPy, a sync on
         # a GPU. There it is done in anomaly mode only (outside it, a label out of range would
         # select no row of the one-hot product below and embed to zeros).
-        if lab.size and (B.get_backend().on_host or autograd.is_anomaly_enabled()) and not self._in_range(lab, k):
+        if lab.size and (B.get_backend().on_host or anomaly.is_anomaly_enabled()) and not self._in_range(lab, k):
             lo, hi = (int(B.to_host(v)) for v in (xp.min(lab), xp.max(lab)))
             raise ValueError(f"Embedding({self.extra_repr()}): labels must be in [0, {k}), got values in [{lo}, {hi}]")
         flat = xp.reshape(lab, (-1, 1))  # (N,) or (N, L) -> (M, 1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from minigan import autograd
+from minigan import anomaly, autograd
 from minigan import backend as B
 from minigan.autograd import Tensor
 
@@ -76,14 +76,14 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not autograd._anomaly_enabled:
+        if not anomaly.enabled:
             return self.forward(*args, **kwargs)
         # Anomaly mode: remember which layer runs, so a NaN can be traced to it.
-        autograd._module_stack.append(self)
+        anomaly.module_stack.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            autograd._module_stack.pop()
+            anomaly.module_stack.pop()
 
     # -- traversal ---------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
