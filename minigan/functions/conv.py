@@ -34,7 +34,16 @@ from typing import Any
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
 from minigan.functions.basic import reshape
-from minigan.functions.padding import Padding, Pads, _pair, _transposed_pads, conv_pads, pad, transposed_conv_pads
+from minigan.functions.padding import (
+    Padding,
+    Pads,
+    _pair,
+    _transposed_pads,
+    conv_pads,
+    pad,
+    tap_slices,
+    transposed_conv_pads,
+)
 from minigan.functions.replaceable import replaceable
 
 __all__ = ["col2im", "conv2d", "conv2d_grad_weight", "conv_transpose2d", "im2col"]
@@ -59,14 +68,13 @@ def im2col(x: Any, k: tuple[int, int], stride: tuple[int, int], pads: Pads) -> t
     reshaped to (C_out, C*KH*KW) lines up with them.
     """
     xp = B.xp()
-    (kh, kw), (sh, sw) = k, stride
+    kh, kw = k
     xpad = pad(x, pads)  # (N, C, H, W) -> (N, C, PH, PW); negative pads crop
     n, c = xpad.shape[0], xpad.shape[1]
     oh, ow = _windows(tuple(xpad.shape[2:]), k, stride)
     # Tap (i, j) of every window at once is one strided slice: rows i, i+sh, ..., columns j, j+sw, ...
-    rows = [slice(i, i + sh * (oh - 1) + 1, sh) for i in range(kh)]
-    cols_ = [slice(j, j + sw * (ow - 1) + 1, sw) for j in range(kw)]
-    taps = [xpad[:, :, r, c_] for r in rows for c_ in cols_]
+    windows = [tap_slices(i, j, (oh, ow), stride) for i in range(kh) for j in range(kw)]
+    taps = [xpad[:, :, rows, cols_] for rows, cols_ in windows]  # KH*KW x (N, C, OH, OW)
     cols = xp.stack(taps, axis=2)  # KH*KW x (N, C, OH, OW) -> (N, C, KH*KW, OH, OW)
     cols = xp.permute_dims(cols, (0, 3, 4, 1, 2))  # -> (N, OH, OW, C, KH*KW)
     return xp.reshape(cols, (n * oh * ow, c * kh * kw)), (oh, ow)  # -> (N*OH*OW, C*KH*KW)
@@ -76,7 +84,7 @@ def col2im(cols: Any, x_shape: tuple[int, ...], k: tuple[int, int], stride: tupl
     """The adjoint of :func:`im2col`: add every row back into its window. (N*OH*OW, C*KH*KW) -> (N, C, H, W)."""
     xp = B.xp()
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), ((t, b), (l, r)) = k, stride, pads
+    (kh, kw), ((t, b), (l, r)) = k, pads
     ph, pw = h + t + b, w + l + r  # the padded image the windows tile
     oh, ow = _windows((ph, pw), k, stride)
     cols = xp.reshape(cols, (n, oh, ow, c, kh * kw))  # (N*OH*OW, C*KH*KW) -> (N, OH, OW, C, KH*KW)
@@ -84,7 +92,8 @@ def col2im(cols: Any, x_shape: tuple[int, ...], k: tuple[int, int], stride: tupl
     out = xp.zeros((n, c, ph, pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):  # windows overlap: each tap adds into its strided slice
-            out[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[:, :, i * kw + j, :, :]
+            rows, cols_ = tap_slices(i, j, (oh, ow), stride)
+            out[:, :, rows, cols_] += cols[:, :, i * kw + j, :, :]
     return pad(out, ((-t, -b), (-l, -r)))  # drop the padding (a negative pad: cropped rows get zeros)
 
 

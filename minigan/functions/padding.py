@@ -16,7 +16,16 @@ from minigan import backend as B
 Pads = tuple[tuple[int, int], tuple[int, int]]
 Padding = int | tuple[int, int] | str
 
-__all__ = ["Pads", "Padding", "conv_output_size", "conv_pads", "pad", "same_padding", "transposed_conv_pads"]
+__all__ = [
+    "Pads",
+    "Padding",
+    "conv_output_size",
+    "conv_pads",
+    "pad",
+    "same_padding",
+    "tap_slices",
+    "transposed_conv_pads",
+]
 
 
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
@@ -87,6 +96,13 @@ def transposed_conv_pads(
     if not (0 <= oph < stride[0] and 0 <= opw < stride[1]):
         raise ValueError(f"output_padding {output_padding} must be smaller than the stride {stride}")
     return (ph, ph - oph), (pw, pw - opw)
+
+
+def tap_slices(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]) -> tuple[slice, slice]:
+    """Where kernel tap (i, j) reads, for all OH x OW windows at once: rows i, i + sh, ..., i + sh*(OH-1)
+    and columns j, j + sw, ..., j + sw*(OW-1) of the padded image (one strided slice each)."""
+    (oh, ow), (sh, sw) = out_hw, stride
+    return slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
 
 
 def pad(x: Any, pads: Pads, value: float = 0.0) -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
 from minigan.functions.basic import broadcast_to, matmul, max, mean, reshape, sum
-from minigan.functions.padding import Padding, Pads, _pad, _pair, conv_pads
+from minigan.functions.padding import Padding, Pads, _pad, _pair, conv_pads, tap_slices
 
 __all__ = ["avg_pool2d", "fold", "max_pool2d", "unfold", "upsample"]
 
@@ -50,11 +50,8 @@ class Unfold(Function):
         ow = (xpad.shape[3] - kw) // sw + 1
         if oh < 1 or ow < 1:
             raise ValueError(f"pooling window {kh}x{kw} does not fit the input {xpad.shape[2]}x{xpad.shape[3]}")
-        taps = [
-            xpad[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-            for i in range(kh)
-            for j in range(kw)
-        ]
+        windows = [tap_slices(i, j, (oh, ow), (sh, sw)) for i in range(kh) for j in range(kw)]
+        taps = [xpad[:, :, rows, cols] for rows, cols in windows]  # KH*KW x (N, C, OH, OW)
         return xp.stack(taps, axis=-1)  # KH*KW x (N, C, OH, OW) -> (N, C, OH, OW, KH*KW)
 
     def backward(self, gy):
@@ -78,7 +75,8 @@ class Fold(Function):
         out = xp.zeros((n, c) + full, dtype=cols.dtype)
         for i in range(kh):
             for j in range(kw):
-                out[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[..., i * kw + j]
+                rows, cols_ = tap_slices(i, j, (oh, ow), (sh, sw))
+                out[:, :, rows, cols_] += cols[..., i * kw + j]
         return _pad(out, ((-t, -b), (-l, -r)))  # drop the padding again
 
     def backward(self, ggx):

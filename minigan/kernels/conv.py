@@ -29,7 +29,7 @@ from typing import Any
 
 from minigan import backend as B
 from minigan.functions.conv import Conv2d, Conv2dGradWeight, ConvTranspose2d
-from minigan.functions.padding import Pads, pad
+from minigan.functions.padding import Pads, pad, tap_slices
 from minigan.functions.replaceable import register
 
 __all__ = ["FastConv2d", "FastConv2dGradWeight", "FastConvTranspose2d"]
@@ -107,7 +107,7 @@ def _im2col(xpad: Any, kh: int, kw: int, stride: tuple[int, int], out: Any) -> A
         # One strided slice per kernel tap: KH*KW copies, no Python loop over pixels.
         for i in range(kh):
             for j in range(kw):
-                rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                rows, cols_ = tap_slices(i, j, (oh, ow), stride)
                 out[lo:hi, :, :, i * kw + j, :] = xpad[lo:hi, rows, cols_, :]
 
     B.split_batch(n, gather, work=out.size)
@@ -147,7 +147,7 @@ def _add_windows(out: Any, first: int, cols: Any, kh: int, kw: int, stride: tupl
     def scatter_add(lo: int, hi: int) -> None:  # images lo..hi-1: each chunk adds into its own rows
         for i in range(kh):
             for j in range(kw):
-                rows, cols_ = slice(i, i + sh * (h - 1) + 1, sh), slice(j, j + sw * (w - 1) + 1, sw)
+                rows, cols_ = tap_slices(i, j, (h, w), stride)
                 out[first + lo : first + hi, rows, cols_, :] += cols[lo:hi, :, :, i * kw + j, :]
 
     B.split_batch(n, scatter_add, work=cols.size)
@@ -211,7 +211,7 @@ def _conv2d_array(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
         def add_taps(a: int, e: int, z: Any = z, lo: int = lo) -> None:  # images a..e-1 of the chunk
             for i in range(kh):
                 for j in range(kw):  # output (p, q) sees padded pixel (p*s + i, q*s + j) through tap (i, j)
-                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    rows, cols_ = tap_slices(i, j, (oh, ow), stride)
                     tap = z[a:e, rows, cols_, i * kw + j, :]
                     if i == 0 and j == 0:
                         y[lo + a : lo + e, ...] = tap  # the first tap initialises y (it was left empty)
@@ -335,7 +335,7 @@ def _conv_transpose2d_phases(x: Any, w: Any, stride: tuple[int, int], pads: Pads
             B.split_batch(hi - lo, gather, work=cols.size)
             z = xp.reshape(cols, ((hi - lo) * ph * pw, nt * c)) @ wp  # (n*P*Q, taps*C) @ (taps*C, O)
             r0, c0 = sh * p0 + a - t, sw * q0 + e - l  # where the phase's first pixel lands in y
-            rows, cols_ = slice(r0, r0 + sh * (ph - 1) + 1, sh), slice(c0, c0 + sw * (pw - 1) + 1, sw)
+            rows, cols_ = tap_slices(r0, c0, (ph, pw), stride)
             y[lo:hi, rows, cols_, :] = xp.reshape(z, (hi - lo, ph, pw, o))  # every sh-th row and sw-th column
     return xp.permute_dims(y, (0, 3, 1, 2))  # (N, OH, OW, O) -> (N, O, OH, OW)
 
@@ -372,7 +372,7 @@ def _conv2d_grad_weight_array(x: Any, gy: Any, k: tuple[int, int], stride: tuple
         def scatter(a: int, e: int, gs: Any = gs, lo: int = lo) -> None:  # images a..e-1 of the chunk
             for i in range(kh):
                 for j in range(kw):
-                    rows, cols_ = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    rows, cols_ = tap_slices(i, j, (oh, ow), stride)
                     gs[a:e, rows, cols_, i * kw + j, :] = g[lo + a : lo + e, ...]
 
         B.split_batch(hi - lo, scatter, work=gs.size)
