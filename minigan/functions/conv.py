@@ -1,8 +1,7 @@
 """2-D convolution and transposed convolution (channels-first, NCHW), via im2col.
 
-Layout: images are ``(N, C, H, W)`` as in PyTorch and CuPy; a conv2d weight is
-``(C_out, C_in, KH, KW)`` and a conv_transpose2d weight is ``(C_in, C_out, KH, KW)``,
-both exactly PyTorch's layouts, so weights can be compared with it directly.
+Layout: images ``(N, C, H, W)``; weights ``(C_out, C_in, KH, KW)`` (conv2d) and
+``(C_in, C_out, KH, KW)`` (conv_transpose2d), exactly PyTorch's layouts.
 
 How it works. A convolution is a matrix product once every receptive field is copied into
 a row (*im2col*); its transpose runs the product the other way and adds every row back into
@@ -21,8 +20,7 @@ The three primitives are each other's derivatives, which is what makes second de
   transposed conv and a conv again.
 
 Every backward uses the input *Tensors*, never arrays cached from the forward pass, so
-differentiating the backward pass sees the true dependencies. This is the textbook; the
-same numbers with less memory traffic are in ``minigan/kernels/conv.py``.
+differentiating it sees the true dependencies. (Faster, equal: ``minigan/kernels/conv.py``.)
 
 Read next: ``minigan/functions/pooling.py``.
 """
