@@ -47,11 +47,9 @@ Read next: ``minigan/models.py``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +57,7 @@ from typing import Any
 
 from minigan import __version__
 from minigan import backend as B
+from minigan.atomic import atomic_write
 from minigan.backend import Generator
 from minigan.backend import host_np as np
 from minigan.nn.module import Module
@@ -215,19 +214,8 @@ def save(
     payload[DIGEST_KEY] = np.frombuffer(hashlib.sha256(meta_bytes).hexdigest().encode("ascii"), dtype=np.uint8)
 
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half of one
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:  # readers see the old checkpoint or the new one, never half of one
+        np.savez(f, **payload)
     return path
 
 

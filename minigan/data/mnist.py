@@ -40,7 +40,6 @@ import http.client
 import logging
 import os
 import socket
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -49,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minigan.atomic import atomic_write
 from minigan.backend import host_np as np
 
 __all__ = [
@@ -529,17 +529,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
     A crash leaves at most a stray ``.part`` temporary file, never a half file
     under the real name.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def _not_found_message(

@@ -49,6 +49,7 @@ from typing import Any
 
 import minigan.functions as F
 from minigan import backend as B
+from minigan.atomic import atomic_write
 from minigan.autograd import Tensor
 from minigan.backend import host_np as np
 from minigan.metrics.classifier import WEIGHTS_DIR, Classifier, LeNet
@@ -170,10 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     state = {k: np.asarray(v, dtype=np.float32) for k, v in net.state_dict().items()}
     # Written to a temporary file and renamed into place: a reader (load_classifier) never sees
     # a half-written file, even while this script retrains the shipped weights.
-    tmp = stem.with_suffix(".npz.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_write(stem.with_suffix(".npz")) as f:
         np.savez_compressed(f, **state)
-    os.replace(tmp, stem.with_suffix(".npz"))
     info = {
         "dataset": train.name,
         "test_accuracy": accuracy,
@@ -200,9 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
-    tmp = stem.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(tmp, stem.with_suffix(".json"))
+    with atomic_write(stem.with_suffix(".json"), "w") as f:
+        f.write(json.dumps(info, indent=2) + "\n")
     print(f"test accuracy {accuracy:.4f}, IS of the real test images {is_mean:.3f} +- {is_std:.3f}")
     print(f"wrote {stem.with_suffix('.npz')} and {stem.with_suffix('.json')}")
     return 0

@@ -81,8 +81,12 @@ class Conv2D(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding = _check_padding(padding)
-        if min(in_channels, out_channels, *self.kernel_size, *self.stride) < 1:
-            raise ValueError("Conv2D needs positive channels, kernel size and stride")
+        self._require_positive(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=min(self.kernel_size),
+            stride=min(self.stride),
+        )
         gen = init.as_generator(rng)
         kh, kw = self.kernel_size
         shape = (out_channels, in_channels, kh, kw)
@@ -151,8 +155,12 @@ class Conv2DTranspose(Module):
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding = _check_padding(padding)
         self.output_padding = _pair(output_padding)
-        if min(in_channels, out_channels, *self.kernel_size, *self.stride) < 1:
-            raise ValueError("Conv2DTranspose needs positive channels, kernel size and stride")
+        self._require_positive(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=min(self.kernel_size),
+            stride=min(self.stride),
+        )
         if self.output_padding != (0, 0):
             if isinstance(self.padding, str):
                 raise ValueError("output_padding is only used with integer padding (PyTorch style)")

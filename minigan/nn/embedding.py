@@ -49,8 +49,7 @@ class Embedding(Module):
         weight_init: str | init.Initializer = "normal",
     ) -> None:
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(f"Embedding needs positive sizes, got {num_embeddings}, {embedding_dim}")
+        self._require_positive(num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         gen = init.as_generator(rng)
         shape = (num_embeddings, embedding_dim)

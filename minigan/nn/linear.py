@@ -47,8 +47,7 @@ class Dense(Module):
         bias_init: str | init.Initializer = "zeros",
     ) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Dense needs positive sizes, got in_features={in_features}, out_features={out_features}")
+        self._require_positive(in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         gen = init.as_generator(rng)
         shape = (out_features, in_features)

@@ -62,12 +62,14 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def _require_positive(self, **sizes: Any) -> None:
+        """Constructor check shared by the layers: every size (features, channels, kernel, stride) is an int >= 1."""
+        bad = [f"{k}={v!r}" for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+        if bad:
+            raise ValueError(f"{type(self).__name__} needs positive integer sizes, got {', '.join(bad)}")
+
     def register_buffer(self, name: str, value: Tensor) -> None:
         """Register non-trainable state (saved in ``state_dict``, never optimized)."""
-        object.__setattr__(self, name, value)
-        self._buffers[name] = value
-
-    def _set_buffer(self, name: str, value: Tensor) -> None:
         object.__setattr__(self, name, value)
         self._buffers[name] = value
 
