@@ -43,7 +43,16 @@ from typing import Any
 from minigan.backend import host_np as np
 from minigan.data.loader import Dataset
 
-__all__ = ["IMAGE_EXTENSIONS", "SOURCE_KINDS", "DataError", "load_source", "parse_source"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "SOURCE_KINDS",
+    "DataError",
+    "convert_images",
+    "fingerprint",
+    "load_source",
+    "parse_source",
+    "read_points",
+]
 
 logger = logging.getLogger("minigan.data")
 
@@ -121,6 +130,29 @@ def load_source(
     if limit is not None and limit < len(ds):
         ds.images, ds.labels = ds.images[:limit].copy(), ds.labels[:limit].copy()
     return ds
+
+
+def convert_images(images: Any, image_size: int | None = None, channels: int | None = None) -> Any:
+    """float (N, C, H, W) images -> ``channels`` channels and ``image_size`` x ``image_size`` pixels.
+
+    What ``--image-size`` and ``--channels`` do to a built-in data set (MNIST at 32x32 for the
+    conv models, say); a folder's images are converted while they are decoded instead.
+    """
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels must be 1 or 3, got {channels}")
+    images = _convert_channels(images, channels)
+    if image_size is not None and tuple(images.shape[2:]) != (image_size, image_size):
+        images = _resize_array(images, image_size)
+    return images
+
+
+def fingerprint(ds: Dataset) -> str:
+    """A short hash of a data set's values and labels: equal exactly when the data is."""
+    h = hashlib.sha256()
+    for array in (ds.images, ds.labels):
+        h.update(str((array.dtype.str, array.shape)).encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------
@@ -240,9 +272,7 @@ def _load_array(
             raise DataError(f"{where}: this is a .npz archive, not a .npy file; use npz:{path}")
         x = loaded
     images, described = _images_from_array(x, where, value_range)
-    images = _convert_channels(images, channels)
-    if image_size is not None and images.shape[2:] != (image_size, image_size):
-        images = _resize_array(images, image_size)
+    images = convert_images(images, image_size, channels)
     if labels is None:
         labels, class_names = np.zeros(len(images), dtype=np.int64), ()
     n, c, h, w = images.shape
