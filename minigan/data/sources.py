@@ -245,6 +245,8 @@ def _load_array(
 ) -> Dataset:
     where = f"{kind}:{path}"
     raw = _read_file(path, where)
+    if not raw.startswith((b"\x93NUMPY", b"PK")):  # np.load would try to unpickle anything else
+        raise DataError(f"{where}: not a NumPy file (save one with np.save or np.savez)")
     try:
         loaded = np.load(io.BytesIO(raw), allow_pickle=False)
     except ValueError as e:
@@ -455,12 +457,17 @@ def _load_folder(
     manifest = {"root": os.path.realpath(root), "options": options, "files": [list(f) for f in scan.files]}
     cached = _read_cache(cache, manifest)
     if cached is None:
-        pixels, labels, class_names, skipped = _decode_folder(root, scan, image_size, channels, strict)
+        pixels, labels, class_names, skipped = _decode_folder(root, scan, image_size, channels)
         _write_cache(cache, manifest, pixels, labels, class_names, skipped)
         how = "decoded"
     else:
         pixels, labels, class_names, skipped = cached
         how = "from the cache"
+    if skipped and strict:
+        raise DataError(
+            f"{where}: {len(skipped)} of {len(scan.files)} files are not readable images: {_names(skipped)}; "
+            "remove them, or leave out --strict-data to skip them"
+        )
     if skipped:
         # Said on every run (a cache hit too), so the skipped files are never forgotten.
         logger.warning(
@@ -484,7 +491,7 @@ def _names(items: Sequence[tuple[str, str]]) -> str:
 
 
 def _decode_folder(
-    root: Path, scan: _Scan, image_size: int | None, channels: int | None, strict: bool
+    root: Path, scan: _Scan, image_size: int | None, channels: int | None
 ) -> tuple[Any, Any, list[str], list[tuple[str, str]]]:
     """Decode every image: uint8 (N, C, H, W), int64 labels, class names, skipped (name, why)."""
     from PIL import Image, UnidentifiedImageError
@@ -516,7 +523,9 @@ def _decode_folder(
                 mode = {1: "L", 3: "RGB"}[channels] if channels else ("RGB" if colour else "L")
                 picture = img.convert(mode)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            why = "truncated" if "truncated" in str(e) else "not an image Pillow can read"
+            # A file that starts like a PNG/JPEG/BMP but does not decode was cut short or damaged.
+            looks_like_image = raw.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"BM"))
+            why = "truncated or damaged" if looks_like_image or "truncated" in str(e) else "not an image"
             skipped.append((name, why))
             continue
         if image_size is not None:
@@ -532,11 +541,6 @@ def _decode_folder(
         if not scan.files:
             raise DataError(f"{where}: the folder is empty (no PNG/JPEG/BMP files in {scan.folders} folders)")
         raise DataError(f"{where}: none of its {len(scan.files)} files is a readable image: {_names(skipped)}")
-    if skipped and strict:
-        raise DataError(
-            f"{where}: {len(skipped)} of {len(scan.files)} files are not readable images: {_names(skipped)}; "
-            "remove them, or leave out --strict-data to skip them"
-        )
     if channels is None:
         grey = [name for name, _, colour in decoded if not colour]
         colour = [name for name, _, c in decoded if c]
