@@ -245,7 +245,7 @@ def _dataset_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
     if parsed is None:
         kinds = ", ".join(f"{k}:PATH" for k in SOURCE_KINDS)
-        raise argparse.ArgumentTypeError(f"{text!r} is neither {', '.join(DATASET_NAMES)} nor {kinds}")
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(DATASET_NAMES)}, {kinds})")
     return f"{parsed[0]}:{os.path.abspath(os.path.expanduser(parsed[1]))}"
 
 

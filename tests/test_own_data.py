@@ -275,7 +275,11 @@ def test_colour_shapes_are_colour_balanced_and_seeded(tmp_path):
 # Every bad input: one line, a non-zero status, no traceback
 # ----------------------------------------------------------------------------
 def test_bad_dataset_argument(capsys, tmp_path):
-    one_line_error(capsys, ["train", "--dataset", "pics/", "--out", str(tmp_path / "o")], "is neither auto")
+    one_line_error(
+        capsys,
+        ["train", "--dataset", "pics/", "--out", str(tmp_path / "o")],
+        "invalid choice: 'pics/' (choose from auto, mnist",
+    )
     one_line_error(capsys, ["train", "--dataset", "folder:", "--out", str(tmp_path / "o")], "folder: needs a path")
 
 
