@@ -17,7 +17,8 @@ Sub-commands:
 - ``minigan summary NAME``: the Keras-style table of a seed architecture, or both
   tables of a GAN named as ``train --model`` names it (``mlp-gan``);
   ``minigan summary --list`` lists the names.
-- ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...) and
+- ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...; your own data as
+  ``--dataset folder:PATH`` / ``npy:`` / ``npz:`` / ``csv:``, read by :mod:`minigan.data.sources`) and
   write sample grids, a GIF, curves, ``history.csv``, ``metrics.json`` and a
   resumable ``checkpoint.npz`` into ``--out``. The run itself (models,
   optimizers, exact resuming, Ctrl-C) is :mod:`minigan.gan.run`; this module
@@ -195,6 +196,8 @@ examples:
   minigan train --out runs/quickstart               # MLP GAN on MNIST (or the glyph digits offline)
   minigan train --model dcgan --dataset mnist --epochs 5 --out runs/dcgan
   minigan train --model cgan --out runs/cgan && minigan sample --checkpoint runs/cgan/checkpoint.npz --label 7
+  minigan train --model dcgan --dataset folder:my_pictures --image-size 32 --channels 3 --out runs/mine
+  minigan train --model ring-2d --dataset csv:points.csv --out runs/points   # 1-D or 2-D points
   minigan train --out runs/quickstart --resume --steps 3000   # continue to step 3000
   minigan train --model gaussian-1d --steps 3000 --out runs/gauss --mu 4 --sigma 1.25
 """
@@ -557,7 +560,7 @@ def _evaluator(args: argparse.Namespace, run: Any) -> Callable[[], dict[str, flo
             real_images=ref,
             latent_dim=config.resolved_latent_dim(),
             value_range=config.spec.value_range,
-            num_classes=config.spec.num_classes,
+            num_classes=config.resolved_num_classes,
             seed=config.seed,
         )
 

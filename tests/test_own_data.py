@@ -588,3 +588,17 @@ def test_summary_shows_the_sized_models(capsys):
     assert "(None, 1, 16, 16)" in capsys.readouterr().out
     one_line_error(capsys, ["summary", "conv-gan", "--image-size", "40"], "takes sizes 16, 28, 32, 64, 128 only")
     one_line_error(capsys, ["summary", "mlp-discriminator", "--image-size", "32"], "apply to the conv and DCGAN")
+
+
+def test_image_size_and_channels_apply_to_the_built_in_data_and_limit_to_sources(tmp_path, shapes_dir):
+    out = tmp_path / "glyphs"
+    assert train("--model", "conv-gan", "--dataset", "glyphs", "--limit", "8", "--image-size", "16",
+                 "--channels", "3", "--batch-size", "4", "--steps", "1", "--out", str(out)) == 0  # fmt: skip
+    assert json.loads((out / "config.json").read_text())["image_shape"] == [3, 16, 16]
+    with Image.open(out / "samples_0001.png") as im:
+        assert im.mode == "RGB"
+    out = tmp_path / "limited"
+    assert train("--dataset", f"folder:{shapes_dir}", "--limit", "10", "--batch-size", "4", "--steps", "1",
+                 "--out", str(out)) == 0  # fmt: skip
+    used = json.loads((out / "config.json").read_text())["dataset_used"]
+    assert used["n_images"] == 10 and used["name"] == f"folder:{shapes_dir}"
