@@ -509,6 +509,23 @@ def test_dcgan_and_cgan_on_a_colour_folder(capsys, tmp_path, shapes_dir):
     argv = ["sample", "--checkpoint", str(cg / "checkpoint.npz"), "-n", "4", "--out", str(tmp_path / "c.png")]
     assert cli.main([*argv, "--label", "1"]) == 0
     one_line_error(capsys, [*argv, "--label", "2"], "--label must be in 0..1")
+    one_line_error(
+        capsys,
+        [
+            "evaluate",
+            "--checkpoint",
+            str(cg / "checkpoint.npz"),
+            "--dataset",
+            "mnist",
+            "--out",
+            str(tmp_path / "e.json"),
+        ],
+        "judges (1, 28, 28) digits; this generator makes (3, 16, 16)",
+    )
+    from minigan import metrics
+
+    with pytest.raises(ValueError, match=r"this generator makes \(3, 16, 16\)"):
+        metrics.evaluate_checkpoint(cg / "checkpoint.npz", 10, dataset="glyphs")
 
 
 def test_resume_on_a_folder_is_exact(capsys, tmp_path, shapes_dir):
