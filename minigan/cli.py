@@ -17,7 +17,8 @@ Sub-commands:
 - ``minigan summary NAME``: the Keras-style table of a seed architecture, or both
   tables of a GAN named as ``train --model`` names it (``mlp-gan``);
   ``minigan summary --list`` lists the names.
-- ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...) and
+- ``minigan train``: train a GAN (``--model``, ``--dataset``, ``--loss``, ...; your own data as
+  ``--dataset folder:PATH`` / ``npy:`` / ``npz:`` / ``csv:``, read by :mod:`minigan.data.sources`) and
   write sample grids, a GIF, curves, ``history.csv``, ``metrics.json`` and a
   resumable ``checkpoint.npz`` into ``--out``. The run itself (models,
   optimizers, exact resuming, Ctrl-C) is :mod:`minigan.gan.run`; this module
@@ -71,6 +72,11 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the available model names and exit")
     p.add_argument("--latent-dim", type=int, default=None, help="noise size of a generator (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (does not change the counts)")
+    p.add_argument(
+        "--image-size", type=_image_size_arg, default=None, metavar="S", help="image models: the networks for "
+        "S x S images (the conv GAN: 16, 28, 32, 64, 128; DCGAN: multiples of 4)"
+    )  # fmt: skip
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="image models: 1 (grey) or 3 (RGB)")
     p.set_defaults(func=run_summary)
 
 
@@ -107,15 +113,35 @@ def run_summary(args: argparse.Namespace) -> int:
         if args.latent_dim < 1:
             raise UsageError(f"--latent-dim must be >= 1, got {args.latent_dim}")
     if args.name in pairs:
-        generator, discriminator = _pair_summaries(args.name, args.seed, args.latent_dim)
+        generator, discriminator = _pair_summaries(args.name, args.seed, args.latent_dim, _summary_shape(args))
         print(f"{generator}\n\n{discriminator}")
         return 0
     kwargs = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
+    if args.image_size is not None or args.channels is not None:
+        options = models.info(args.name).defaults
+        if "image_size" not in options and "channels" not in options:
+            raise UsageError(f"--image-size and --channels apply to the conv and DCGAN networks, not {args.name}")
+        shape = _summary_shape(args)
+        try:
+            models.check_image_shape(args.name, shape)
+        except ValueError as e:
+            raise UsageError(_one_line(e)) from None
+        kwargs.update(channels=shape[0], image_size=shape[1])
     print(models.summarize(args.name, rng=args.seed, **kwargs))
     return 0
 
 
-def _pair_summaries(model: str, seed: int, latent_dim: int | None) -> tuple[Any, Any]:
+def _summary_shape(args: argparse.Namespace) -> tuple[int, int, int] | None:
+    """``--channels`` and ``--image-size`` of `minigan summary` as one image's (C, S, S), else None."""
+    if args.image_size is None and args.channels is None:
+        return None
+    size = args.image_size or 28
+    return (args.channels or 1, size, size)
+
+
+def _pair_summaries(
+    model: str, seed: int, latent_dim: int | None, image_shape: tuple[int, ...] | None = None
+) -> tuple[Any, Any]:
     """The Keras-style tables of the generator and discriminator `minigan train --model MODEL` builds."""
     from minigan import backend as B
     from minigan import models
@@ -133,11 +159,19 @@ def _pair_summaries(model: str, seed: int, latent_dim: int | None) -> tuple[Any,
         names, d_shape = (f"{kind} 1-D generator", "gaussian-1d-discriminator"), (1,)
     else:
         config = R.TrainConfig.for_model(model, latent_dim=latent_dim, seed=seed)
+        if image_shape is not None:
+            if config.spec.data != "images":
+                raise UsageError(f"--image-size and --channels apply to the image models, not {model}")
+            try:
+                config.fit_data(image_shape, config.spec.num_classes)
+            except ValueError as e:
+                raise UsageError(_one_line(e)) from None
         G, D = R.build_models(config)
         latent = config.resolved_latent_dim()
         names = (config.spec.generator, config.spec.discriminator)
         spec = config.spec
-        d_shape = (2,) if spec.data != "images" else (784,) if spec.flat else (1, 28, 28)
+        shape = config.resolved_image_shape
+        d_shape = (2,) if shape is None else (math.prod(shape),) if spec.flat else shape
     return (
         G.summarize((latent,), name=f"{model} generator ({names[0]})"),
         D.summarize(d_shape, name=f"{model} discriminator ({names[1]})", note=logits),
@@ -162,6 +196,8 @@ examples:
   minigan train --out runs/quickstart               # MLP GAN on MNIST (or the glyph digits offline)
   minigan train --model dcgan --dataset mnist --epochs 5 --out runs/dcgan
   minigan train --model cgan --out runs/cgan && minigan sample --checkpoint runs/cgan/checkpoint.npz --label 7
+  minigan train --model dcgan --dataset folder:my_pictures --image-size 32 --channels 3 --out runs/mine
+  minigan train --model ring-2d --dataset csv:points.csv --out runs/points   # 1-D or 2-D points
   minigan train --out runs/quickstart --resume --steps 3000   # continue to step 3000
   minigan train --model gaussian-1d --steps 3000 --out runs/gauss --mu 4 --sigma 1.25
 """
@@ -191,6 +227,35 @@ def _int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+DATASET_HELP = (
+    "the data: auto (default: MNIST if on disk or downloadable, else the offline glyph digits), mnist, "
+    "fashion-mnist, glyphs; or your own: folder:PATH (PNG/JPEG/BMP files, class subfolders become labels), "
+    "npy:PATH ((N, H, W), (N, C, H, W) or (N, H, W, C) images), npz:PATH (x and optional labels y), "
+    "csv:PATH (1-D or 2-D points, for ring-2d / grid-2d)"
+)
+
+
+def _dataset_arg(text: str) -> str:
+    """``--dataset``: a built-in name, or ``KIND:PATH`` with the path made absolute (so --resume finds it)."""
+    from minigan.data.loader import DATASET_NAMES
+    from minigan.data.sources import SOURCE_KINDS, DataError, parse_source
+
+    if text in DATASET_NAMES:
+        return text
+    try:
+        parsed = parse_source(text)
+    except DataError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if parsed is None:
+        kinds = ", ".join(f"{k}:PATH" for k in SOURCE_KINDS)
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(DATASET_NAMES)}, {kinds})")
+    return f"{parsed[0]}:{os.path.abspath(os.path.expanduser(parsed[1]))}"
+
+
+def _image_size_arg(text: str) -> int:
+    return _int_at_least(4)(text)
+
+
 def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     from minigan.gan.run import MODEL_NAMES
 
@@ -213,12 +278,19 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         help="mlp-gan (default), conv-gan, dcgan, cgan (class-conditional MLP GAN); toys: ring-2d, grid-2d "
         "(2-D mixtures), gaussian-1d, mixture-1d (the Gaussian-fitting experiment)",
     )
+    what.add_argument("--dataset", type=_dataset_arg, default=None, metavar="DATA", help=DATASET_HELP)
     what.add_argument(
-        "--dataset",
-        choices=("auto", "mnist", "fashion-mnist", "glyphs"),
-        default=None,
-        help="image data (default auto: MNIST if on disk or downloadable, else the offline glyph digits)",
-    )
+        "--image-size", type=_image_size_arg, default=None, metavar="S", help="resize the images to S x S "
+        "(aspect kept, centre-cropped, antialiased); the conv models take 16, 28, 32, 64 or 128"
+    )  # fmt: skip
+    what.add_argument(
+        "--channels", type=int, choices=(1, 3), default=None, help="convert the images to grey (1) or colour (3); "
+        "needed when a folder mixes both"
+    )  # fmt: skip
+    what.add_argument(
+        "--strict-data", action="store_true", help="refuse a folder holding files that are not readable images "
+        "(default: skip them and say which)"
+    )  # fmt: skip
     what.add_argument("--data-dir", default=None, help="folder to look for the MNIST files in first")
     what.add_argument("--no-download", action="store_true", help="never download MNIST; use only local files")
     what.add_argument(
@@ -318,6 +390,8 @@ _DEFINING_FLAGS = {
     "latent_dim": "--latent-dim",
     "dataset": "--dataset",
     "limit": "--limit",
+    "image_size": "--image-size",
+    "channels": "--channels",
 }
 
 
@@ -353,11 +427,18 @@ def run_train(args: argparse.Namespace) -> int:
     for flag, value in (("--mu", args.mu), ("--sigma", args.sigma)):
         if value is not None:
             raise UsageError(f"{flag} applies to gaussian-1d and mixture-1d, not {model}")
+    points = (args.dataset or "").startswith("csv:")
     if R.GAN_MODELS[model].data != "images":
-        image_flags = (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--limit", args.limit))
+        image_flags = (("--dataset", None if points else args.dataset), ("--data-dir", args.data_dir))
+        image_flags += (("--limit", None if points else args.limit), ("--image-size", args.image_size))
+        image_flags += (("--channels", args.channels), ("--strict-data", args.strict_data or None))
         for flag, value in (*image_flags, ("--eval-every", args.eval_every or None)):
             if value is not None:
-                raise UsageError(f"{flag} applies to the image models, not {model} (its data is a 2-D mixture)")
+                raise UsageError(
+                    f"{flag} applies to the image models, not {model} (its data is a 2-D mixture or csv: points)"
+                )
+    elif points:
+        raise UsageError(f"--dataset {args.dataset} holds points; train it with --model ring-2d or grid-2d")
 
     ckpt_path = out / "checkpoint.npz"
     saved = None
@@ -395,11 +476,22 @@ def run_train(args: argparse.Namespace) -> int:
                 dataset=args.dataset,
                 data_dir=args.data_dir,
                 limit=args.limit,
+                image_size=args.image_size,
+                channels=args.channels,
             )
         except ValueError as e:
             raise UsageError(_one_line(e)) from None
 
     data, dataset_info = _training_data(args, config, saved)
+    if saved is not None and saved.extra.get("dataset", {}).get("fingerprint") not in (
+        None,
+        dataset_info.get("fingerprint"),
+    ):
+        then, now = saved.extra["dataset"].get("n_images"), dataset_info.get("n_images")
+        raise UsageError(
+            f"--resume: the data of {config.dataset} changed since the checkpoint ({then} examples then, {now} now); "
+            "the resumed run would not see the same batches: put the data back, or start a new run (--overwrite)"
+        )
     if args.epochs is not None and not hasattr(data, "__len__"):
         raise UsageError(f"--epochs needs a finite data set; {config.model} samples its data: use --steps")
     try:
@@ -468,7 +560,7 @@ def _evaluator(args: argparse.Namespace, run: Any) -> Callable[[], dict[str, flo
             real_images=ref,
             latent_dim=config.resolved_latent_dim(),
             value_range=config.spec.value_range,
-            num_classes=config.spec.num_classes,
+            num_classes=config.resolved_num_classes,
             seed=config.seed,
         )
 
@@ -569,9 +661,13 @@ def _already_reached(step: int, total: int, args: argparse.Namespace, steps_per_
 
 
 def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[Any, dict[str, Any]]:
-    """The trainer's data source and a description of it (for config.json / metrics.json)."""
+    """The trainer's data source and a description of it (for config.json / metrics.json).
+
+    Also sizes ``config`` for the data (:meth:`TrainConfig.fit_data`) before any model is built,
+    and, on ``--resume``, checks that the data still fits the checkpoint's models.
+    """
     spec = config.spec
-    if spec.data != "images":
+    if spec.data != "images" and not config.dataset.startswith("csv:"):
         from minigan.data import toy
 
         mixture = toy.ring_2d() if spec.data == "ring" else toy.grid_2d()
@@ -579,25 +675,56 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
 
     from minigan import backend as B
     from minigan.data import DataLoader, load_dataset, mnist
+    from minigan.data.sources import DataError, load_source, parse_source
 
     name = config.dataset
-    if saved is not None and saved.extra.get("dataset", {}).get("name"):
+    if saved is not None and saved.extra.get("dataset", {}).get("name") and parse_source(name) is None:
         name = saved.extra["dataset"]["name"]  # what the run really used: "auto" may resolve differently now
     data_dir = args.data_dir if args.data_dir is not None else config.data_dir
     try:
-        ds = load_dataset(
-            name,
-            data_dir=data_dir,
-            download=not args.no_download,
-            value_range=spec.value_range,
-            seed=config.seed,
-            n=config.limit,
-        )
+        if parse_source(name) is not None:
+            ds = load_source(
+                name,
+                image_size=config.image_size,
+                channels=config.channels,
+                strict=args.strict_data,
+                value_range=spec.value_range,
+                limit=config.limit,
+            )
+        else:
+            ds = load_dataset(
+                name,
+                data_dir=data_dir,
+                download=not args.no_download,
+                value_range=spec.value_range,
+                seed=config.seed,
+                n=config.limit,
+            )
+            if config.image_size is not None or config.channels is not None:
+                from minigan.data.sources import convert_images
+
+                ds.images = convert_images(ds.images, config.image_size, config.channels)
     except (mnist.DatasetUnavailable, mnist.IDXError, OSError, ValueError) as e:
         summary = e.summary() if isinstance(e, mnist.MNISTNotFound) else _one_line(e)
-        raise UsageError(f"--dataset {name}: {summary}") from None
-    images = ds.images.reshape(len(ds), -1) if spec.flat else ds.images
-    arrays = (images, ds.labels) if spec.num_classes is not None else (images,)
+        raise UsageError(summary if isinstance(e, DataError) else f"--dataset {name}: {summary}") from None
+    shape = tuple(ds.images.shape[1:])
+    classes = len(ds.class_names) or None
+    if saved is None:
+        try:
+            config.fit_data(shape, classes)
+        except ValueError as e:
+            raise UsageError(f"--model {config.model}: {_one_line(e)}") from None
+    else:
+        made = config.resolved_image_shape or (config.point_dim or 2,)
+        if shape != tuple(made) or (config.resolved_num_classes not in (None, classes)):
+            theirs = f"{config.resolved_num_classes} classes" if config.resolved_num_classes else ""
+            raise UsageError(
+                f"--resume: the data's examples are {_shape(shape)}{f' in {classes} classes' if theirs else ''} "
+                f"but the checkpoint's models take {_shape(made)}{f' in {theirs}' if theirs else ''}"
+            )
+    _say(args, f"data: {ds.source}")
+    images = ds.images.reshape(len(ds), -1) if spec.flat else ds.images  # (N, C, H, W) -> (N, C*H*W)
+    arrays = (images, ds.labels) if config.resolved_num_classes is not None else (images,)
     try:
         # On a GPU the data set goes there once; the steps then copy nothing from the host.
         device = not B.get_backend().on_host
@@ -605,7 +732,17 @@ def _training_data(args: argparse.Namespace, config: Any, saved: Any) -> tuple[A
     except ValueError as e:
         raise UsageError(f"--batch-size: {_one_line(e)}") from None
     info = {"name": ds.name, "split": ds.split, "source": ds.source, "n_images": len(ds)}
+    if parse_source(name) is not None:
+        # So that --resume can tell whether the files changed under the run.
+        from minigan.data.sources import fingerprint
+
+        info["fingerprint"] = fingerprint(ds)
+        info["class_names"] = list(ds.class_names)
     return loader, info
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 def _train_loop(
@@ -629,6 +766,11 @@ def _train_loop(
         if toy2d:
             from minigan.viz import toy as vtoy
 
+            if not hasattr(run.data, "means"):  # csv: points
+                vtoy.scatter_points(
+                    out / f"scatter_{run.step:04d}.png", x, run.data.arrays[0], title=f"{config.model}, step {run.step}"
+                )
+                return
             vtoy.scatter_2d(
                 out / f"scatter_{run.step:04d}.png", x, run.data.means, sigma=run.data.sigma,
                 title=f"{config.model}, step {run.step}",
@@ -636,7 +778,7 @@ def _train_loop(
         else:
             from minigan.viz import save_image_grid
 
-            nrow = config.spec.num_classes  # conditional: one column per class
+            nrow = config.resolved_num_classes  # conditional: one column per class
             save_image_grid(x, out / f"samples_{run.step:04d}.png", nrow=nrow, value_range=config.spec.value_range)
 
     dataset = run.dataset_info.get("name", "?")
@@ -760,7 +902,11 @@ def _write_outputs(
     }
     if evaluation:
         metrics["eval"] = evaluation  # the last --eval-every scores (every one is in history.csv)
-    if toy2d:
+    if toy2d and not hasattr(run.data, "means"):  # csv: points: no modes to count
+        from minigan.viz import toy as vtoy
+
+        vtoy.scatter_points(out / "scatter.png", run.sample_fixed(), run.data.arrays[0], title=f"{run.config.model}")
+    elif toy2d:
         from minigan.data import toy
         from minigan.viz import toy as vtoy
 
@@ -881,6 +1027,10 @@ def run_sample(args: argparse.Namespace) -> int:
 
         x = x.reshape(args.n, *config["image_shape"])
         save_image_grid(x, out, nrow=nrow, value_range=tuple(config["value_range"]))
+    elif str(config.get("dataset", "")).startswith("csv:"):
+        from minigan.viz import toy as vtoy
+
+        vtoy.scatter_points(out, x, None, title=f"{config['model']} ({config['dataset']}): {args.n} samples")
     else:
         from minigan.data import toy
         from minigan.viz import toy as vtoy
@@ -955,6 +1105,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ckpt = _read_run_checkpoint(path, what="--checkpoint")
     trained_on = (ckpt.extra.get("dataset") or {}).get("name")
     image_model = bool(ckpt.extra["config"].get("image_shape"))
+    if image_model and list(ckpt.extra["config"]["image_shape"]) != [1, 28, 28]:
+        shape = _shape(ckpt.extra["config"]["image_shape"])
+        raise UsageError(
+            f"--checkpoint: the metrics' classifier judges (1, 28, 28) digits; this generator makes {shape}"
+        )
+    if str(ckpt.extra["config"].get("dataset", "")).startswith("csv:"):
+        raise UsageError("--checkpoint: no metrics for csv: points yet (they count the modes of ring-2d / grid-2d)")
     if image_model and args.dataset is None and trained_on not in (None, "mnist", "glyphs"):
         raise UsageError(f"--checkpoint: no classifier for {trained_on!r} yet; pass --dataset mnist or glyphs")
     started = time.perf_counter()

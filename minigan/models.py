@@ -44,6 +44,13 @@ Choices where a seed left something open (each a keyword argument):
   Dropout(0.4) in the discriminator). The guide's ``Dense(128*6*6)`` seed grid
   gives 24x24 images; minigan uses ``image_size=28`` (a 7x7 grid) for MNIST
   by default, and ``image_size=24`` reproduces the guide's shapes.
+- Image size and colour: the conv and DCGAN builders take ``image_size`` and ``channels``
+  (1 grey, 3 RGB). The conv pair keeps the seed at 28 and, for 16, 32, 64 and 128, runs
+  'same' stride-2 blocks between a 4x4 grid and the image (one block per doubling); the
+  DCGAN pair keeps the guide's two blocks up to 32 (an S/4 grid) and adds one per doubling
+  beyond (64: an 8x8 grid and three blocks). The MLP and cgan pairs take any flattened size
+  (``in_features`` / ``out_features``). :func:`check_image_shape` says, in one line, whether
+  a data set fits a model before anything is built.
 - gaussian-1d-discriminator: the Gaussian-fitting post's "3-layer MLP" as
   1-32-32-1 with LeakyReLU(0.2) (``hidden=32``).
 
@@ -86,7 +93,18 @@ from minigan.nn import (
     init,
 )
 
-__all__ = ["ConditionalSequential", "LabelConcat", "ModelInfo", "build", "info", "names", "register", "summarize"]
+__all__ = [
+    "CONV_IMAGE_SIZES",
+    "ConditionalSequential",
+    "LabelConcat",
+    "ModelInfo",
+    "build",
+    "check_image_shape",
+    "info",
+    "names",
+    "register",
+    "summarize",
+]
 
 # Keras' BatchNormalization defaults (momentum 0.99 on the *old* value, eps 1e-3) in PyTorch's convention.
 KERAS_BN = {"momentum": 0.01, "eps": 1e-3}
@@ -261,6 +279,72 @@ def mlp_generator(rng: Generator, latent_dim: int, out_features: int, slope: flo
 
 
 # ----------------------------------------------------------------------------
+# Image sizes: how many up/down-sampling blocks a conv model needs
+# ----------------------------------------------------------------------------
+#: The image sizes the conv GAN's builders take: 28 (the seed, MNIST) and powers of two.
+CONV_IMAGE_SIZES = (16, 28, 32, 64, 128)
+
+
+def _check_channels(channels: int) -> int:
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
+    return channels
+
+
+def _conv_blocks(image_size: int) -> int:
+    """Stride-2 blocks between a 4x4 grid and ``image_size`` (a power of two): 16 -> 2, 128 -> 5."""
+    if image_size not in CONV_IMAGE_SIZES:
+        sizes = ", ".join(str(s) for s in CONV_IMAGE_SIZES)
+        raise ValueError(f"image_size must be one of {sizes} for the conv GAN, got {image_size}")
+    return image_size.bit_length() - 3  # log2(S / 4)
+
+
+def _dcgan_grid(image_size: int) -> tuple[int, int]:
+    """``(g, k)``: the generator's seed grid g x g and its k stride-2 blocks, ``g * 2**k == image_size``.
+
+    Two blocks as in the guide (28 -> a 7x7 grid, 24 -> 6x6, 32 -> 8x8); larger sizes add blocks
+    until the grid is at most 8x8 (64 -> 8x8 and 3 blocks, 128 -> 8x8 and 4), so the Dense layer
+    stays small.
+    """
+    if image_size < 4 or image_size % 4:
+        raise ValueError(f"image_size must be a multiple of 4 (two stride-2 layers), got {image_size}")
+    g, k = image_size // 4, 2
+    while g > 8 and g % 2 == 0:
+        g, k = g // 2, k + 1
+    return g, k
+
+
+def check_image_shape(name: str, shape: tuple[int, ...], **options: Any) -> None:
+    """Raise a one-line ValueError unless model ``name`` can be sized for data of one-sample ``shape``.
+
+    ``shape`` is ``(C, H, W)`` for images (``(D,)`` flat vectors fit the MLP models). The message
+    names both the data's shape and what the model takes, so the mismatch is found before training.
+    """
+    shape = tuple(int(s) for s in shape)
+    shown = "(" + ", ".join(str(s) for s in shape) + ")"
+    _entry(name)  # an unknown name raises here
+    family = name.rsplit("-", 1)[0]
+    if family in ("mlp", "cgan"):
+        return  # any flattened size: in_features / out_features follow the data
+    if len(shape) != 3 or shape[0] not in (1, 3) or shape[1] != shape[2]:
+        raise ValueError(
+            f"the data's images are {shown} but {name} takes square (C, S, S) images with C = 1 or 3"
+            + (" (resize with --image-size S)" if len(shape) == 3 and shape[1] != shape[2] else "")
+        )
+    size = shape[1]
+    if family == "conv" and size not in CONV_IMAGE_SIZES:
+        sizes = ", ".join(str(s) for s in CONV_IMAGE_SIZES)
+        raise ValueError(
+            f"the data's images are {shown} but {name} takes sizes {sizes} only (resize with --image-size 32)"
+        )
+    if family == "dcgan" and (size < 4 or size % 4):
+        raise ValueError(
+            f"the data's images are {shown} but {name} takes sizes that are multiples of 4 "
+            "(resize with --image-size 32)"
+        )
+
+
+# ----------------------------------------------------------------------------
 # Convolutional GAN (lecture seed)
 # ----------------------------------------------------------------------------
 @_spec(
@@ -270,12 +354,17 @@ def mlp_generator(rng: Generator, latent_dim: int, out_features: int, slope: flo
     "logits",
     "conv-generator",
     SEED_LECTURE,
-    {"dropout": 0.4, "slope": 0.2, "init": "glorot_uniform"},
+    {"image_size": 28, "channels": 1, "dropout": 0.4, "slope": 0.2, "init": "glorot_uniform"},
 )
-@_shapes(lambda o: (1, 28, 28), lambda o: (1,))
-def conv_discriminator(rng: Generator, dropout: float, slope: float, init: str) -> Module:
+@_shapes(lambda o: (o["channels"], o["image_size"], o["image_size"]), lambda o: (1,))
+def conv_discriminator(
+    rng: Generator, image_size: int, channels: int, dropout: float, slope: float, init: str
+) -> Module:
+    _check_channels(channels)
+    if image_size != 28:
+        return _conv_discriminator_pow2(rng, image_size, channels, dropout, slope, init)
     return Sequential(
-        Conv2D(1, 32, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 28 -> 14
+        Conv2D(channels, 32, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 28 -> 14
         LeakyReLU(slope),
         Conv2D(32, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 7
         LeakyReLU(slope),
@@ -287,6 +376,27 @@ def conv_discriminator(rng: Generator, dropout: float, slope: float, init: str) 
     )
 
 
+def _conv_discriminator_pow2(
+    rng: Generator, image_size: int, channels: int, dropout: float, slope: float, init: str
+) -> Module:
+    """The seed's pattern for S = 2**k: 'same' stride-2 convolutions (32, 64, 128, 256, ...) down to 4x4."""
+    widths = [min(256, 32 * 2**i) for i in range(_conv_blocks(image_size))]
+    layers: list[Module] = []
+    prev = channels
+    for w in widths:
+        layers += [
+            Conv2D(prev, w, 3, stride=2, padding="same", rng=rng, weight_init=init),
+            LeakyReLU(slope),
+        ]  # S -> S/2
+        prev = w
+    layers += [
+        Flatten(),  # (N, w, 4, 4) -> (N, 16 w)
+        Dropout(dropout, rng=rng.spawn()),
+        Dense(prev * 4 * 4, 1, rng=rng, weight_init=init),  # logits
+    ]
+    return Sequential(*layers)
+
+
 @_spec(
     "conv-generator",
     "generator",
@@ -294,10 +404,13 @@ def conv_discriminator(rng: Generator, dropout: float, slope: float, init: str) 
     "tanh",
     "conv-discriminator",
     SEED_LECTURE,
-    {"latent_dim": 32, "slope": 0.2, "init": "glorot_uniform"},
+    {"latent_dim": 32, "image_size": 28, "channels": 1, "slope": 0.2, "init": "glorot_uniform"},
 )
-@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, 28, 28))
-def conv_generator(rng: Generator, latent_dim: int, slope: float, init: str) -> Module:
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (o["channels"], o["image_size"], o["image_size"]))
+def conv_generator(rng: Generator, latent_dim: int, image_size: int, channels: int, slope: float, init: str) -> Module:
+    _check_channels(channels)
+    if image_size != 28:
+        return _conv_generator_pow2(rng, latent_dim, image_size, channels, slope, init)
     return Sequential(
         Dense(latent_dim, 128 * 3 * 3, rng=rng, weight_init=init),
         LeakyReLU(slope),
@@ -308,17 +421,40 @@ def conv_generator(rng: Generator, latent_dim: int, slope: float, init: str) -> 
         Conv2DTranspose(128, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 7 -> 14
         BatchNorm(64, **KERAS_BN),
         LeakyReLU(slope),
-        Conv2DTranspose(64, 1, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 28
+        Conv2DTranspose(64, channels, 3, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 28
         Tanh(),
     )
+
+
+def _conv_generator_pow2(
+    rng: Generator, latent_dim: int, image_size: int, channels: int, slope: float, init: str
+) -> Module:
+    """The seed's pattern for S = 2**k: a 4x4 grid of 128, then 'same' stride-2 ConvT blocks
+    (128, ..., 128, 64, channels), one per doubling."""
+    blocks = _conv_blocks(image_size)
+    widths = [128] * (blocks - 2) + [64]  # the blocks before the last; it makes `channels`
+    layers: list[Module] = [
+        Dense(latent_dim, 128 * 4 * 4, rng=rng, weight_init=init),
+        LeakyReLU(slope),
+        Reshape((128, 4, 4)),  # (N, 2048) -> (N, 128, 4, 4)
+    ]
+    prev = 128
+    for w in widths:
+        layers += [
+            Conv2DTranspose(prev, w, 3, stride=2, padding="same", rng=rng, weight_init=init),  # s -> 2s
+            BatchNorm(w, **KERAS_BN),
+            LeakyReLU(slope),
+        ]
+        prev = w
+    layers += [Conv2DTranspose(prev, channels, 3, stride=2, padding="same", rng=rng, weight_init=init), Tanh()]
+    return Sequential(*layers)
 
 
 # ----------------------------------------------------------------------------
 # DCGAN of the beginner guide
 # ----------------------------------------------------------------------------
 def _check_image_size(size: int) -> int:
-    if size < 4 or size % 4:
-        raise ValueError(f"image_size must be a multiple of 4 (two stride-2 layers), got {size}")
+    _dcgan_grid(size)
     return size
 
 
@@ -329,21 +465,29 @@ def _check_image_size(size: int) -> int:
     "logits",
     "dcgan-generator",
     SEED_GUIDE,
-    {"image_size": 28, "dropout": 0.4, "slope": 0.2, "init": "dcgan_normal"},
+    {"image_size": 28, "channels": 1, "dropout": 0.4, "slope": 0.2, "init": "dcgan_normal"},
 )
-@_shapes(lambda o: (1, o["image_size"], o["image_size"]), lambda o: (1,))
-def dcgan_discriminator(rng: Generator, image_size: int, dropout: float, slope: float, init: str) -> Module:
-    g = _check_image_size(image_size) // 4
-    return Sequential(
-        Conv2D(1, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # S -> S/2
-        LeakyReLU(slope),
-        Dropout(dropout, rng=rng.spawn()),
-        Conv2D(64, 64, 3, stride=2, padding="same", rng=rng, weight_init=init),  # S/2 -> S/4
-        LeakyReLU(slope),
-        Dropout(dropout, rng=rng.spawn()),
-        Flatten(),  # (N, 64, S/4, S/4) -> (N, 64 * (S/4)^2)
-        Dense(64 * g * g, 1, rng=rng, weight_init=init),  # logits (the guide's sigmoid is in the loss)
-    )
+@_shapes(lambda o: (o["channels"], o["image_size"], o["image_size"]), lambda o: (1,))
+def dcgan_discriminator(
+    rng: Generator, image_size: int, channels: int, dropout: float, slope: float, init: str
+) -> Module:
+    _check_channels(channels)
+    g, k = _dcgan_grid(image_size)
+    widths = [64, 64] + [min(256, 64 * 2 ** (i + 1)) for i in range(k - 2)]  # the guide's two, then 128, 256
+    layers: list[Module] = []
+    prev = channels
+    for w in widths:
+        layers += [
+            Conv2D(prev, w, 3, stride=2, padding="same", rng=rng, weight_init=init),  # S -> S/2
+            LeakyReLU(slope),
+            Dropout(dropout, rng=rng.spawn()),
+        ]
+        prev = w
+    layers += [
+        Flatten(),  # (N, w, g, g) -> (N, w * g * g)
+        Dense(prev * g * g, 1, rng=rng, weight_init=init),  # logits (the guide's sigmoid is in the loss)
+    ]
+    return Sequential(*layers)
 
 
 @_spec(
@@ -353,22 +497,30 @@ def dcgan_discriminator(rng: Generator, image_size: int, dropout: float, slope: 
     "sigmoid",
     "dcgan-discriminator",
     SEED_GUIDE,
-    {"latent_dim": 100, "image_size": 28, "slope": 0.2, "init": "dcgan_normal"},
+    {"latent_dim": 100, "image_size": 28, "channels": 1, "slope": 0.2, "init": "dcgan_normal"},
 )
-@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, o["image_size"], o["image_size"]))
-def dcgan_generator(rng: Generator, latent_dim: int, image_size: int, slope: float, init: str) -> Module:
-    g = _check_image_size(image_size) // 4
-    return Sequential(
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (o["channels"], o["image_size"], o["image_size"]))
+def dcgan_generator(rng: Generator, latent_dim: int, image_size: int, channels: int, slope: float, init: str) -> Module:
+    _check_channels(channels)
+    g, k = _dcgan_grid(image_size)
+    widths = [128, 128] + [max(32, 128 // 2 ** (i + 1)) for i in range(k - 2)]  # the guide's two, then 64, 32
+    layers: list[Module] = [
         Dense(latent_dim, 128 * g * g, rng=rng, weight_init=init),
         LeakyReLU(slope),
         Reshape((128, g, g)),  # (N, 128*g*g) -> (N, 128, g, g)
-        Conv2DTranspose(128, 128, 4, stride=2, padding="same", rng=rng, weight_init=init),  # g -> 2g
-        LeakyReLU(slope),
-        Conv2DTranspose(128, 128, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 2g -> 4g
-        LeakyReLU(slope),
-        Conv2D(128, 1, 3, padding="same", rng=rng, weight_init=init),
+    ]
+    prev = 128
+    for w in widths:
+        layers += [
+            Conv2DTranspose(prev, w, 4, stride=2, padding="same", rng=rng, weight_init=init),  # s -> 2s
+            LeakyReLU(slope),
+        ]
+        prev = w
+    layers += [
+        Conv2D(prev, channels, 3, padding="same", rng=rng, weight_init=init),
         Sigmoid(),  # images in [0, 1], as the guide's data
-    )
+    ]
+    return Sequential(*layers)
 
 
 # ----------------------------------------------------------------------------

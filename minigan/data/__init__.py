@@ -7,7 +7,10 @@ stays instant and pulls in neither matplotlib nor any file I/O):
 - :mod:`minigan.data.mnist` - MNIST / Fashion-MNIST: find, download, verify, read IDX files;
 - :mod:`minigan.data.glyphs` - MNIST-like digits rendered from fonts, no download needed;
 - :mod:`minigan.data.loader` - :func:`load_dataset` (``"auto"`` picks MNIST or glyphs)
-  and :class:`DataLoader` (seeded, shuffled minibatches on the active backend).
+  and :class:`DataLoader` (seeded, shuffled minibatches on the active backend);
+- :mod:`minigan.data.sources` - your own data: :func:`load_source` reads ``folder:PATH``
+  (PNG/JPEG/BMP, class subfolders), ``npy:PATH``, ``npz:PATH`` and ``csv:PATH`` (points);
+- :mod:`minigan.data.shapes` - a colour data set (shapes on backgrounds) written as such a folder.
 
 The most used names are available here directly::
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("toy", "mnist", "glyphs", "loader")
+_SUBMODULES = ("toy", "mnist", "glyphs", "loader", "sources", "shapes")
 
 # name -> submodule that defines it (looked up lazily by __getattr__ below)
 _EXPORTS = {
@@ -39,6 +42,10 @@ _EXPORTS = {
     "IDXError": "mnist",
     "ChecksumError": "mnist",
     "glyph_digits": "glyphs",
+    "load_source": "sources",
+    "DataError": "sources",
+    "colour_shapes": "shapes",
+    "write_shape_folder": "shapes",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]

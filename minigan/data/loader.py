@@ -45,12 +45,13 @@ class Dataset:
     Unpacks like a tuple: ``images, labels = load_dataset("mnist")``.
 
     Attributes:
-        images: float32 ``(N, 1, 28, 28)`` in ``value_range``.
+        images: float32 ``(N, 1, 28, 28)`` in ``value_range`` (``(N, C, H, W)`` for a
+            :func:`minigan.data.sources.load_source` folder or array; ``(N, D)`` points for csv:).
         labels: int64 ``(N,)``.
         name: ``"mnist"``, ``"fashion-mnist"`` or ``"glyphs"`` (what was actually used).
         split: ``"train"`` or ``"test"``.
         source: where the data came from (a directory, a URL, "generated ...").
-        class_names: what each label means.
+        class_names: what each label means (empty: the data has no classes).
     """
 
     images: Any

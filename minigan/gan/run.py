@@ -35,8 +35,10 @@ checkpoint is written), so no step waits for them and the checkpoint on disk is 
 
 The models: ``mlp-gan``, ``conv-gan``, ``dcgan`` and ``cgan`` (class-conditional) use the
 architectures registered in :mod:`minigan.models`; ``ring-2d`` and ``grid-2d`` use the
-small MLPs of ``benchmarks/toy2d.py``. The data itself (MNIST, glyphs, the toy mixtures)
-is supplied by the caller: this module sits below ``minigan.data`` in the layering.
+small MLPs of ``benchmarks/toy2d.py``. The data itself (MNIST, glyphs, the toy mixtures, a
+user's folder or array) is supplied by the caller: this module sits below ``minigan.data`` in the
+layering. :meth:`TrainConfig.fit_data` sizes the models for it (image size, channels, classes,
+the dimension of points) and refuses, in one line, data a model cannot take.
 
 Read next: ``minigan/cli.py`` (``minigan train`` and ``minigan sample``: data sets, the
 progress bar and the pictures around this).
@@ -87,8 +89,9 @@ class GanSpec:
     Attributes:
         generator, discriminator: builder names (registered in :mod:`minigan.models`, or
             ``"toy2d-generator"`` / ``"toy2d-discriminator"``).
-        data: ``"images"`` (28x28 digits) or ``"ring"`` / ``"grid"`` (2-D mixtures).
-        flat: the models take flat (N, 784) vectors rather than (N, 1, 28, 28) images.
+        data: ``"images"`` (28x28 digits unless :meth:`TrainConfig.fit_data` sizes the models for
+            other images) or ``"ring"`` / ``"grid"`` (2-D mixtures, or the points of a csv: file).
+        flat: the models take flat (N, C*H*W) vectors rather than (N, C, H, W) images.
         value_range: the generator's output range (the pixels are scaled to it).
         num_classes: for conditional models, else None.
         defaults: the run defaults that differ from :class:`TrainConfig`'s (DCGAN's).
@@ -134,21 +137,21 @@ TOY_1D_MODELS = ("gaussian-1d", "mixture-1d")
 MODEL_NAMES = (*GAN_MODELS, *TOY_1D_MODELS)
 
 
-def _toy2d_generator(rng: B.Generator, latent_dim: int, hidden: int, layers: int, init: str) -> Module:
-    """latent -> hidden x layers (ReLU) -> 2, as ``benchmarks/toy2d.py``."""
+def _toy2d_generator(rng: B.Generator, latent_dim: int, hidden: int, layers: int, init: str, dim: int = 2) -> Module:
+    """latent -> hidden x layers (ReLU) -> dim (2; 1 for 1-D points of a csv: file), as ``benchmarks/toy2d.py``."""
     mods: list[Module] = []
     width = latent_dim
     for _ in range(layers):
         mods += [Dense(width, hidden, rng=rng, weight_init=init), ReLU()]
         width = hidden
-    mods.append(Dense(width, 2, rng=rng, weight_init=init))
+    mods.append(Dense(width, dim, rng=rng, weight_init=init))
     return Sequential(*mods)
 
 
-def _toy2d_discriminator(rng: B.Generator, hidden: int, layers: int, init: str) -> Module:
-    """2 -> hidden x layers (LeakyReLU 0.2) -> 1 logit, as ``benchmarks/toy2d.py``."""
+def _toy2d_discriminator(rng: B.Generator, hidden: int, layers: int, init: str, dim: int = 2) -> Module:
+    """dim (2, or 1) -> hidden x layers (LeakyReLU 0.2) -> 1 logit, as ``benchmarks/toy2d.py``."""
     mods: list[Module] = []
-    width = 2
+    width = dim
     for _ in range(layers):
         mods += [Dense(width, hidden, rng=rng, weight_init=init), LeakyReLU(0.2)]
         width = hidden
@@ -198,6 +201,18 @@ class TrainConfig:
     data_dir: str | None = None
     limit: int | None = None  # use only the first `limit` training images
     n_fixed: int = 64  # size of the fixed noise batch of the progress images
+    image_size: int | None = None  # resize the images to S x S (--image-size); None: as they are
+    channels: int | None = None  # convert the images to 1 or 3 channels (--channels); None: as they are
+    # What the data turned out to be (set by fit_data, saved with the run): one image's (C, H, W)
+    # (None: MNIST's (1, 28, 28)), the classes of a conditional model (None: the spec's), and the
+    # dimension of a toy model's points (None: 2).
+    image_shape: tuple[int, ...] | None = None
+    num_classes: int | None = None
+    point_dim: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.image_shape is not None:
+            self.image_shape = tuple(int(s) for s in self.image_shape)  # JSON gives a list
 
     @classmethod
     def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
@@ -215,11 +230,68 @@ class TrainConfig:
     def spec(self) -> GanSpec:
         return GAN_MODELS[self.model]
 
+    @property
+    def resolved_image_shape(self) -> tuple[int, ...] | None:
+        """One generated image's (C, H, W); None for the toy models."""
+        if self.spec.data != "images":
+            return None
+        return self.image_shape or (1, 28, 28)
+
+    @property
+    def resolved_num_classes(self) -> int | None:
+        """Classes of a conditional model (None: unconditional)."""
+        if self.spec.num_classes is None:
+            return None
+        return self.num_classes or self.spec.num_classes
+
+    def fit_data(self, shape: tuple[int, ...], num_classes: int | None = None) -> None:
+        """Size the models for data whose examples have ``shape`` ((C, H, W) images, (D,) points).
+
+        Raises a one-line ValueError naming both shapes when the model cannot take the data, and
+        when a conditional model gets fewer than two classes. Called before anything is built.
+        """
+        shape = tuple(int(s) for s in shape)
+        shown = "(" + ", ".join(str(s) for s in shape) + ")"
+        if self.spec.data != "images":
+            if len(shape) != 1 or shape[0] not in (1, 2):
+                raise ValueError(f"the data's examples are {shown} but {self.model} takes 1-D or 2-D points")
+            self.point_dim = None if shape[0] == 2 else shape[0]
+            return
+        if len(shape) != 3:
+            raise ValueError(f"the data's examples are {shown} but {self.model} takes (C, H, W) images")
+        for net in (self.spec.generator, self.spec.discriminator):
+            models.check_image_shape(net, shape)
+        self.image_shape = None if shape == (1, 28, 28) else shape
+        if self.spec.num_classes is not None:
+            if num_classes is None or num_classes < 2:
+                found = "no class labels" if num_classes is None else f"{num_classes} class"
+                raise ValueError(
+                    f"{self.model} is class-conditional and needs at least two classes; the data has {found} "
+                    "(put each class's images in its own subfolder)"
+                )
+            if num_classes != self.spec.num_classes and self.n_fixed == 10 * self.spec.num_classes:
+                self.n_fixed = 10 * num_classes  # still ten rows, one column per class
+            self.num_classes = None if num_classes == self.spec.num_classes else num_classes
+
+    def _image_kwargs(self, role: str) -> dict[str, Any]:
+        """The builder options that size a network for :attr:`image_shape` (none for MNIST's shape)."""
+        kwargs: dict[str, Any] = {}
+        shape = self.image_shape
+        if shape is not None and shape != (1, 28, 28):
+            if self.spec.flat:
+                kwargs["out_features" if role == "generator" else "in_features"] = math.prod(shape)
+            else:
+                kwargs["image_size"], kwargs["channels"] = shape[1], shape[0]
+        if self.num_classes is not None and self.spec.num_classes is not None:
+            kwargs["num_classes"] = self.num_classes
+        return kwargs
+
     def generator_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the generator's builder."""
         if self.spec.data != "images":
-            return {"latent_dim": self.latent_dim or 16, "hidden": 128, "layers": 2, "init": self.init}
-        kwargs: dict[str, Any] = {"init": self.init}
+            kwargs = {"latent_dim": self.latent_dim or 16, "hidden": 128, "layers": 2, "init": self.init}
+            return {**kwargs, "dim": self.point_dim} if self.point_dim is not None else kwargs
+        kwargs = {"init": self.init, **self._image_kwargs("generator")}
         if self.latent_dim is not None:
             kwargs["latent_dim"] = self.latent_dim
         return kwargs
@@ -227,8 +299,9 @@ class TrainConfig:
     def discriminator_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the discriminator's builder."""
         if self.spec.data != "images":
-            return {"hidden": 128, "layers": 2, "init": self.init}
-        return {"init": self.init}
+            kwargs = {"hidden": 128, "layers": 2, "init": self.init}
+            return {**kwargs, "dim": self.point_dim} if self.point_dim is not None else kwargs
+        return {"init": self.init, **self._image_kwargs("discriminator")}
 
     def resolved_latent_dim(self) -> int:
         """The size of z the generator takes."""
@@ -247,15 +320,24 @@ class TrainConfig:
         d["discriminator"] = {"name": self.spec.discriminator, "kwargs": self.discriminator_kwargs()}
         d["latent_dim_resolved"] = self.resolved_latent_dim()
         d["value_range"] = list(self.spec.value_range)
-        d["num_classes"] = self.spec.num_classes
-        d["image_shape"] = [1, 28, 28] if self.spec.data == "images" else None
+        d["num_classes"] = self.resolved_num_classes
+        shape = self.resolved_image_shape
+        d["image_shape"] = list(shape) if shape is not None else None
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict` (derived keys are ignored)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        config = cls(**{k: v for k, v in d.items() if k in names})
+        # image_shape and num_classes are written resolved: MNIST's values mean "the default" again.
+        if config.image_shape == (1, 28, 28):
+            config.image_shape = None
+        if config.spec.num_classes is not None and config.num_classes == config.spec.num_classes:
+            config.num_classes = None
+        elif config.spec.num_classes is None:
+            config.num_classes = None
+        return config
 
 
 def build_models(config: TrainConfig) -> tuple[Module, Module]:
@@ -391,7 +473,7 @@ class TrainingRun:
             batch_size=config.batch_size,
             d_steps=config.d_steps,
             g_steps=config.g_steps,
-            num_classes=config.spec.num_classes,
+            num_classes=config.resolved_num_classes,
             seed=config.seed,
             n_fixed=config.n_fixed,
             stop_on_nan=stop_on_nan,
@@ -492,10 +574,11 @@ class TrainingRun:
             self.save(checkpoint_path)
 
     def sample_fixed(self) -> Any:
-        """G(fixed noise) in eval mode as a host array (images reshaped to (N, 1, 28, 28))."""
+        """G(fixed noise) in eval mode as a host array (flat images reshaped to (N, C, H, W))."""
         x = B.to_numpy(self.trainer.sample_fixed(eval_mode=True))
-        if self.config.spec.data == "images" and x.ndim == 2:
-            x = x.reshape(x.shape[0], 1, 28, 28)
+        shape = self.config.resolved_image_shape
+        if shape is not None and x.ndim == 2:
+            x = x.reshape(x.shape[0], *shape)  # (N, C*H*W) -> (N, C, H, W)
         return x
 
     def metrics(self) -> dict[str, Any]:

@@ -282,6 +282,11 @@ def evaluate_checkpoint(
     G = R.build_generator(config)
     G.load_state_dict(ckpt.model_state("G"))
     head = {"model": config["model"], "loss": config.get("loss"), "step": ckpt.step, "n": n}
+    if str(config.get("dataset", "")).startswith("csv:"):
+        raise ValueError(f"{path}: no metrics for the points of a csv: file yet (only for ring-2d / grid-2d mixtures)")
+    if config.get("image_shape") and list(config["image_shape"]) != [1, 28, 28]:
+        shape = tuple(config["image_shape"])
+        raise ValueError(f"{path}: the classifier judges (1, 28, 28) digits; this generator makes {shape}")
     if not config.get("image_shape"):  # the 2-D mixtures
         from minigan.data import toy
 

@@ -8,7 +8,9 @@
 - :func:`plot_d_values`: mean D(x) and D(G(z)) over steps (the 0.5 line is the equilibrium);
 - :func:`plot_vanishing_gradients`: the generator's gradient norm under the minimax and
   the non-saturating losses as D grows confident;
-- :func:`scatter_2d`: generated 2-D samples over the means of a ring or grid mixture.
+- :func:`scatter_2d`: generated 2-D samples over the means of a ring or grid mixture;
+- :func:`scatter_points`: generated points over real ones (a ``csv:`` file's), 1-D as
+  histograms, 2-D as scatter plots.
 
 All drawing uses matplotlib's Agg renderer through :func:`minigan.viz.images.new_figure`
 (headless, never touches pyplot's global state); matplotlib is imported only when a
@@ -35,6 +37,7 @@ __all__ = [
     "plot_histogram_1d",
     "plot_vanishing_gradients",
     "scatter_2d",
+    "scatter_points",
 ]
 
 
@@ -259,6 +262,34 @@ def scatter_2d(
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
     ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return save_figure(fig, path)
+
+
+def scatter_points(path: str | os.PathLike, samples: Any, real: Any | None = None, title: str = "") -> Path:
+    """Generated points (and the real ones, when given) of a ``csv:`` data set.
+
+    2-D points are two scatter plots on the same axes; 1-D points two histograms.
+    """
+    fake = np.asarray(B.to_numpy(samples), dtype=np.float64)
+    dim = fake.shape[1] if fake.ndim == 2 else 1
+    fake = fake.reshape(-1, dim)  # (N,) or (N, D) -> (N, D)
+    fig = new_figure((5.0, 5.0) if dim == 2 else (6.0, 4.0))
+    ax = fig.add_subplot()
+    if real is not None:
+        real = np.asarray(real, dtype=np.float64).reshape(-1, dim)  # (N, D)
+    if dim == 2:
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.35, color="C3", label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.35, color="C0", label="generated")
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        both = fake[:, 0] if real is None else np.concatenate([fake[:, 0], real[:, 0]])
+        bins = np.linspace(float(both.min()), float(both.max()) + 1e-9, 61)
+        if real is not None:
+            ax.hist(real[:, 0], bins=bins, density=True, alpha=0.5, color="C3", label="real")
+        ax.hist(fake[:, 0], bins=bins, density=True, alpha=0.5, color="C0", label="generated")
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     return save_figure(fig, path)
