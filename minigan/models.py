@@ -41,9 +41,10 @@ Choices where a seed left something open (each a keyword argument):
   convolution is 'valid' (3 -> 7), the other two 'same' (7 -> 14 -> 28).
   Its latent size, 32, is the one that makes the seed's total 260,737.
 - dcgan-*: the beginner guide's networks (latent size 100, LeakyReLU(0.2),
-  Dropout(0.4) in the discriminator). The guide's ``Dense(128*6*6)`` seed grid
-  gives 24x24 images; minigan uses ``image_size=28`` (a 7x7 grid) for MNIST
-  by default, and ``image_size=24`` reproduces the guide's shapes.
+  Dropout(0.4) in the discriminator). The guide seeds a 6x6 grid (``Dense(128*6*6)``)
+  and reaches 28x28 through its 'valid' paddings; minigan pads 'same' throughout, so
+  the grid is image_size / 4: a 7x7 grid (``Dense(128*7*7)``) for MNIST's 28x28, which
+  changes the parameter count (``image_size=24`` gives the guide's 6x6 grid).
 - Image size and colour: the conv and DCGAN builders take ``image_size`` and ``channels``
   (1 grey, 3 RGB). The conv pair keeps the seed at 28 and, for 16, 32, 64 and 128, runs
   'same' stride-2 blocks between a 4x4 grid and the image (one block per doubling); the
