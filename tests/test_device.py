@@ -412,3 +412,44 @@ def test_gpu_extras_carry_version_floors():
     floor = ".".join(map(str, B.CUPY_MIN_VERSION))
     assert extras["gpu"].strip() == f"cupy-cuda12x>={floor}"
     assert extras["gpu-cuda13"].strip() == f"cupy-cuda13x>={floor}"
+
+
+def test_the_cupy_generator_branch_with_a_stand_in_for_curand(monkeypatch):
+    """The CuPy branch of Generator (per-draw Philox keys from the host stream) cannot run without a
+    GPU; here a stand-in ``cupy`` module with a NumPy Philox behind ``cupy.random.RandomState``
+    forces it, to check the seeding rules: same state, same draws; bounds and dtypes right."""
+    import types
+
+    class FakeRandomState:
+        def __init__(self, seed, method=None):
+            assert method == "philox"  # the counter-based generator: seeding it is cheap
+            self.seed(seed)
+
+        def seed(self, seed):
+            self._rng = np.random.Generator(np.random.Philox(seed))
+
+        def standard_normal(self, size, dtype):
+            return self._rng.standard_normal(size).astype(dtype)
+
+        def random_sample(self, size, dtype):
+            return self._rng.random(size).astype(dtype)
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(curand=types.SimpleNamespace(CURAND_RNG_PSEUDO_PHILOX4_32_10="philox"))
+    fake.random = types.SimpleNamespace(RandomState=FakeRandomState)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(B, "_active", B.Backend("cupy", np, np.ndarray, on_host=False))
+
+    g = minigan.Generator(7)
+    state = g.get_state()
+    first = [g.normal((3, 2), mean=1.0, std=2.0), g.uniform((4,), -1.0, 1.0), g.bernoulli((50,), 0.3, value=2.0)]
+    ints = g.integers(3, 6, (1000,))
+    g.set_state(state)
+    again = [g.normal((3, 2), mean=1.0, std=2.0), g.uniform((4,), -1.0, 1.0), g.bernoulli((50,), 0.3, value=2.0)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)  # the host stream's state fixes the device draws
+    assert first[0].dtype == np.float32 and ints.dtype == np.int64
+    assert ints.min() == 3 and ints.max() == 5
+    assert set(np.unique(first[2]).tolist()) <= {0.0, 2.0}
+    assert np.all((first[1] >= -1.0) & (first[1] < 1.0))
+    assert not np.array_equal(g.normal((3, 2)), g.normal((3, 2)))  # each draw takes a new key
