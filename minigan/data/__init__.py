@@ -24,8 +24,7 @@ Read next: ``minigan/data/mnist.py``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from minigan.lazy import lazy_module
 
 _SUBMODULES = ("toy", "mnist", "glyphs", "loader", "sources", "shapes")
 
@@ -51,14 +50,4 @@ _EXPORTS = {
 __all__ = [*_SUBMODULES, *_EXPORTS]
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: called only for names not found in the module, i.e. on first use.
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_module(__name__, _SUBMODULES, _EXPORTS, globals())
