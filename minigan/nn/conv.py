@@ -26,6 +26,8 @@ Read next: ``minigan/nn/sampling.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import minigan.functions as F
 from minigan import backend as B
 from minigan.autograd import Tensor
@@ -47,6 +49,33 @@ def _check_padding(padding: Padding) -> Padding:
     if ph < 0 or pw < 0:
         raise ValueError(f"padding must be >= 0, got {padding}")
     return (ph, pw)
+
+
+def _setup(layer: Module, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Padding) -> None:
+    """The checks and attributes Conv2D and Conv2DTranspose share."""
+    layer.in_channels, layer.out_channels = in_channels, out_channels
+    layer.kernel_size, layer.stride = _pair(kernel_size), _pair(stride)
+    layer.padding = _check_padding(padding)
+    layer._require_positive(
+        in_channels=in_channels, out_channels=out_channels, kernel_size=min(layer.kernel_size), stride=min(layer.stride)
+    )
+
+
+def _init_parameters(
+    layer: Module,
+    shape: tuple[int, ...],
+    fan_in: int,
+    fan_out: int,
+    bias: bool,
+    rng: Any,
+    weight_init: Any,
+    bias_init: Any,
+) -> None:
+    """``weight`` of ``shape`` and (if ``bias``) ``bias`` (C_out,), drawn with the given fans."""
+    gen = init.as_generator(rng)
+    layer.weight = Parameter(init.get(weight_init)(shape, gen, fan_in=fan_in, fan_out=fan_out))
+    c_out = layer.out_channels
+    layer.bias = Parameter(init.get(bias_init)((c_out,), gen, fan_in=fan_in, fan_out=fan_out)) if bias else None
 
 
 class Conv2D(Module):
@@ -78,23 +107,10 @@ class Conv2D(Module):
         bias_init: str | init.Initializer = "zeros",
     ) -> None:
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = _check_padding(padding)
-        self._require_positive(
-            in_channels=in_channels,
-            out_channels=out_channels,
-            kernel_size=min(self.kernel_size),
-            stride=min(self.stride),
-        )
-        gen = init.as_generator(rng)
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding)
         kh, kw = self.kernel_size
         shape = (out_channels, in_channels, kh, kw)
-        fan_in, fan_out = in_channels * kh * kw, out_channels * kh * kw
-        self.weight = Parameter(init.get(weight_init)(shape, gen, fan_in=fan_in, fan_out=fan_out))
-        self.bias = (
-            Parameter(init.get(bias_init)((out_channels,), gen, fan_in=fan_in, fan_out=fan_out)) if bias else None
-        )
+        _init_parameters(self, shape, in_channels * kh * kw, out_channels * kh * kw, bias, rng, weight_init, bias_init)
 
     def output_hw(self, h: int, w: int) -> tuple[int, int]:
         """(OH, OW) for an (H, W) input."""
@@ -151,30 +167,17 @@ class Conv2DTranspose(Module):
         bias_init: str | init.Initializer = "zeros",
     ) -> None:
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = _check_padding(padding)
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding)
         self.output_padding = _pair(output_padding)
-        self._require_positive(
-            in_channels=in_channels,
-            out_channels=out_channels,
-            kernel_size=min(self.kernel_size),
-            stride=min(self.stride),
-        )
         if self.output_padding != (0, 0):
             if isinstance(self.padding, str):
                 raise ValueError("output_padding is only used with integer padding (PyTorch style)")
             if not all(0 <= op < s for op, s in zip(self.output_padding, self.stride)):
                 raise ValueError(f"output_padding {self.output_padding} must be in [0, stride {self.stride})")
-        gen = init.as_generator(rng)
         kh, kw = self.kernel_size
         shape = (in_channels, out_channels, kh, kw)
         # The transposed conv's fan-in is the fan-out of the conv it transposes (see init.py).
-        fan_in, fan_out = out_channels * kh * kw, in_channels * kh * kw
-        self.weight = Parameter(init.get(weight_init)(shape, gen, fan_in=fan_in, fan_out=fan_out))
-        self.bias = (
-            Parameter(init.get(bias_init)((out_channels,), gen, fan_in=fan_in, fan_out=fan_out)) if bias else None
-        )
+        _init_parameters(self, shape, out_channels * kh * kw, in_channels * kh * kw, bias, rng, weight_init, bias_init)
 
     def _torch_args(self) -> tuple[tuple[int, int] | str, tuple[int, int]]:
         """(padding, output_padding) for F.conv_transpose2d.
