@@ -102,13 +102,19 @@ def add_summary_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_train_command(subparsers: argparse._SubParsersAction) -> None:
-    from minigan.gan.run import MODEL_NAMES
-
     p = subparsers.add_parser(
         "train", help=train.HELP, description=train.DESCRIPTION, epilog=train.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    what = p.add_argument_group("what to train")
+    _add_what_to_train(p.add_argument_group("what to train"))
+    _add_how_to_train(p.add_argument_group("how long and how"))
+    _add_train_output(p.add_argument_group("output"))
+    p.set_defaults(handler=train.run_train, options_type=train.TrainOptions)
+
+
+def _add_what_to_train(what: argparse._ArgumentGroup) -> None:
+    from minigan.gan.run import MODEL_NAMES
+
     what.add_argument(
         "--model", choices=MODEL_NAMES, help="mlp-gan (default), conv-gan, dcgan, cgan (class-conditional MLP GAN); "
         "toys: ring-2d, grid-2d (2-D mixtures), gaussian-1d, mixture-1d (the Gaussian-fitting experiment)"
@@ -134,7 +140,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--mu", type=float, help="gaussian-1d / mixture-1d: centre of the data (4)")
     what.add_argument("--sigma", type=_positive_float, help="gaussian-1d / mixture-1d: standard deviation (1.25 / 0.5)")
 
-    how = p.add_argument_group("how long and how")
+
+def _add_how_to_train(how: argparse._ArgumentGroup) -> None:
     length = how.add_mutually_exclusive_group()
     length.add_argument(
         "--steps", type=_int_at_least(1), help="total training steps, one D phase + one G phase each (default: "
@@ -156,7 +163,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     how.add_argument("--backend", choices=("numpy", "cupy", "strict"), help="array backend (default: "
                      "$MINIGAN_BACKEND or numpy)")  # fmt: skip
 
-    out = p.add_argument_group("output")
+
+def _add_train_output(out: argparse._ArgumentGroup) -> None:
     out.add_argument("--out", help="output folder (default runs/MODEL)")
     out.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.npz")
     out.add_argument("--overwrite", action="store_true", help="start afresh even if --out already holds a checkpoint")
@@ -187,7 +195,6 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--eval-every (default 2000; FID is biased at small N: compare values at the same N only)"
     )  # fmt: skip
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no log lines")
-    p.set_defaults(handler=train.run_train, options_type=train.TrainOptions)
 
 
 def add_sample_command(subparsers: argparse._SubParsersAction) -> None:

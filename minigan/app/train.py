@@ -145,22 +145,22 @@ class TrainOptions:
 # ----------------------------------------------------------------------------
 def run_train(options: TrainOptions) -> int:
     """Train as ``options`` say; returns the exit status (0, 130 if interrupted, 3 if diverged)."""
-    model = check_options(options)
+    model = check_options(options)  # 1. checks before any work
     out = Path(options.out or os.path.join("runs", model))
     check_writable(out, "--out", folder=True)
     if model in R.TOY_1D_MODELS:
-        return train_toy_1d(options, model, out)
+        return train_toy_1d(options, model, out)  # 7. a path of its own
     check_flags_fit_model(options, model)
     ckpt_path = out / "checkpoint.npz"
-    if options.resume:
+    if options.resume:  # 2. the config
         saved, config = checkpoint_to_resume(options, ckpt_path)
     else:
         saved, config = None, new_config(options, model, out)
-    data, dataset_info = training_data(options, config, saved)
+    data, dataset_info = training_data(options, config, saved)  # 3. the data
     check_same_data(saved, config, dataset_info)
     if options.epochs is not None and not hasattr(data, "__len__"):
         raise UsageError(f"--epochs needs a finite data set; {config.model} samples its data: use --steps")
-    run = build_run(options, config, data, dataset_info, saved)
+    run = build_run(options, config, data, dataset_info, saved)  # 4. the run
     out.mkdir(parents=True, exist_ok=True)
     if saved is not None:
         try:
@@ -173,7 +173,7 @@ def run_train(options: TrainOptions) -> int:
     evaluator = Evaluator(run, options.eval_n, options.data_dir) if options.eval_every else None
     backend = B.get_backend().name
     write_json(out / "config.json", {**config.to_dict(), "dataset_used": dataset_info, "backend": backend})
-    return TrainingSession(options, run, out, evaluator).train()
+    return TrainingSession(options, run, out, evaluator).train()  # 5. and 6.
 
 
 # ----------------------------------------------------------------------------
