@@ -105,7 +105,7 @@ class TrainOptions:
 
     # what to train
     model: str | None = None
-    dataset: str | None = None  # a built-in name, or KIND:PATH with an absolute path
+    dataset: str | None = None  # a built-in name, or KIND:PATH (absolute, so that --resume finds it anywhere)
     image_size: int | None = None
     channels: int | None = None
     strict_data: bool = False
