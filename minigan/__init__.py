@@ -2,7 +2,7 @@
 
 The package is layered; each layer imports only the ones before it:
 
-    backend -> autograd -> functions -> kernels -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> cli
+    backend -> autograd -> functions -> kernels -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> app -> cli
 
 Start reading at ``minigan/backend.py`` (which array library runs the code),
 then ``minigan/autograd.py`` (Tensor and backpropagation).

@@ -1,4 +1,4 @@
-"""``python -m minigan ...`` runs the command line (see ``minigan/cli.py``)."""
+"""``python -m minigan ...`` runs the command line (see ``minigan/cli.py``, then ``minigan/app/``)."""
 
 import sys
 

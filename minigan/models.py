@@ -63,7 +63,7 @@ Choices where a seed left something open (each a keyword argument):
 
 To add a model call :func:`register`.
 
-Read next: ``minigan/cli.py`` (``minigan summary NAME``).
+Read next: ``minigan/app/summary.py`` (``minigan summary NAME``).
 """
 
 from __future__ import annotations

@@ -228,6 +228,22 @@ def test_misuse_as_a_subprocess(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "argv", [["summary"], ["train"], ["sample", "--checkpoint", "c.npz"], ["evaluate", "--checkpoint", "c.npz"]]
+)
+def test_the_options_dataclass_has_the_parsers_defaults(argv):
+    """minigan.app takes a dataclass, with a field per flag: calling it from Python or from the
+    command line must run the same defaults."""
+    import dataclasses
+
+    args = cli.build_parser().parse_args(argv)
+    options = cli.command_options(args)  # a flag without a field would raise TypeError here
+    fields = {f.name for f in dataclasses.fields(options)}
+    assert fields == set(vars(args)) - {"command", "handler", "options_type"}
+    given = {"checkpoint": "c.npz"}
+    assert options == type(options)(**{k: v for k, v in given.items() if k in fields})
+
+
 def test_help_documents_every_flag(capsys):
     parser = cli.build_parser()
     for command in ("train", "sample", "evaluate"):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from minigan import checkpoint, cli
+from minigan.app import common
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--dataset", "glyphs", "--limit", "64", "--batch-size", "16", "--quiet"]
@@ -149,7 +150,7 @@ def test_a_permission_error_is_one_line_for_root_too(capsys, tmp_path, monkeypat
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(common.tempfile, "mkstemp", denied)
     out = tmp_path / "run"
     one_line_error(capsys, ["train", *TINY, "--out", str(out)], f"--out {out}: cannot write there (Permission denied)")
     assert not out.exists()

@@ -7,7 +7,7 @@
 3. Nothing imports a higher layer. Low to high::
 
        backend -> autograd -> functions -> gradcheck -> nn -> optim, checkpoint
-       -> gan -> data, metrics, viz -> cli
+       -> gan -> data, metrics, viz -> app -> cli
 
 Modules are mapped to layers by path; a new module must be given a layer here.
 """
@@ -48,6 +48,7 @@ LAYERS = {
     "data": 7,
     "metrics": 7,
     "viz": 7,
+    "app": 7.5,  # the application behind each command (minigan/app/): drives gan, data, metrics, viz
     "cli": 8,
     "__main__": 8,
 }

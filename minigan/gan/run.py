@@ -40,8 +40,8 @@ user's folder or array) is supplied by the caller: this module sits below ``mini
 layering. :meth:`TrainConfig.fit_data` sizes the models for it (image size, channels, classes,
 the dimension of points) and refuses, in one line, data a model cannot take.
 
-Read next: ``minigan/cli.py`` (``minigan train`` and ``minigan sample``: data sets, the
-progress bar and the pictures around this).
+Read next: ``minigan/app/train.py`` (``minigan train``: data sets, the progress bar and the
+pictures around this) and ``minigan/app/sample.py`` (``minigan sample``).
 """
 
 from __future__ import annotations

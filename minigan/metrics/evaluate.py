@@ -16,7 +16,7 @@ The protocol (the defaults of ``minigan evaluate``): 10,000 generated images aga
 sigma chosen on the last 10,000 *training* images from a log grid, then the log-likelihood of
 the 10,000 test images under the 10,000 samples, pixels scaled to [0, 1] as in the GAN paper.
 
-Read next: ``minigan/cli.py`` (``minigan evaluate`` and ``minigan train --eval-every``).
+Read next: ``minigan/app/evaluate.py`` (``minigan evaluate``) and ``minigan/app/train.py`` (``--eval-every``).
 """
 
 from __future__ import annotations
