@@ -30,8 +30,8 @@ ARRAY_LIBRARIES = {"numpy", "cupy", "cupyx", "array_api_strict"}
 # Path prefix (relative to the package, without ".py") -> layer. Same layer may import each other.
 LAYERS = {
     "backend": 0,
-    "atomic": 0,
-    "lazy": 0,  # first-use imports of data and viz  # whole-or-nothing file writes
+    "atomic": 0,  # whole-or-nothing file writes
+    "lazy": 0,  # first-use imports of data and viz
     "anomaly": 0.5,  # anomaly mode, consulted by the engine
     "autograd": 1,
     "functions": 2,
