@@ -6,7 +6,7 @@
 2. ``import minigan`` imports neither matplotlib nor cupy (nor torch).
 3. Nothing imports a higher layer. Low to high::
 
-       backend -> autograd -> functions -> gradcheck -> nn -> optim, checkpoint
+       backend -> anomaly -> autograd -> functions -> kernels -> gradcheck -> nn -> optim, checkpoint
        -> gan -> data, metrics, viz -> app -> cli
 
 Modules are mapped to layers by path; a new module must be given a layer here.
