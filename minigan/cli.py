@@ -251,6 +251,24 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     )
     how.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4; toys 1e-3)")
     how.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5)")
+    how.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default 0.999)")
+    how.add_argument(
+        "--g-lr", type=_positive_float, default=None, help="G's learning rate when it differs from --lr (two "
+        "time-scale updates, TTUR)"
+    )  # fmt: skip
+    how.add_argument("--d-lr", type=_positive_float, default=None, help="D's learning rate when it differs from --lr")
+    how.add_argument(
+        "--r1-gamma", type=float, default=None, help="weight of the R1 penalty on D's gradient at real data "
+        "(default 0: off; 1-10 are usual)"
+    )  # fmt: skip
+    how.add_argument(
+        "--ema", type=float, default=None, help="decay of a moving average of G's weights that samples and "
+        "evaluations use, e.g. 0.999 (default 0: off; dcgan-fast 0.999)"
+    )  # fmt: skip
+    how.add_argument(
+        "--augment", default=None, help="DiffAugment policy for D's inputs: comma-separated color, translation, "
+        "cutout; 'none' turns it off (default off; dcgan-fast translation,cutout)"
+    )  # fmt: skip
     how.add_argument(
         "--d-steps", type=_int_at_least(1), default=None, help="D updates per step (default: 5 for WGAN, else 1)"
     )
@@ -311,6 +329,12 @@ _DEFINING_FLAGS = {
     "batch_size": "--batch-size",
     "lr": "--lr",
     "beta1": "--beta1",
+    "beta2": "--beta2",
+    "g_lr": "--g-lr",
+    "d_lr": "--d-lr",
+    "r1_gamma": "--r1-gamma",
+    "ema": "--ema",
+    "augment": "--augment",
     "d_steps": "--d-steps",
     "g_steps": "--g-steps",
     "seed": "--seed",
@@ -341,8 +365,19 @@ def run_train(args: argparse.Namespace) -> int:
             B.set_backend(args.backend)
         except B.BackendError as e:
             raise UsageError(_one_line(e)) from None
-    if args.beta1 is not None and not 0.0 <= args.beta1 < 1.0:
-        raise UsageError(f"--beta1 must be in [0, 1), got {args.beta1}")
+    for flag, value in (("--beta1", args.beta1), ("--beta2", args.beta2), ("--ema", args.ema)):
+        if value is not None and not 0.0 <= value < 1.0:
+            raise UsageError(f"{flag} must be in [0, 1), got {value}")
+    if args.r1_gamma is not None and args.r1_gamma < 0.0:
+        raise UsageError(f"--r1-gamma must be >= 0, got {args.r1_gamma}")
+    if args.augment is not None:
+        args.augment = "" if args.augment.strip().lower() == "none" else args.augment
+        from minigan.gan.augment import DiffAugment
+
+        try:
+            DiffAugment(args.augment or "color")
+        except ValueError as e:
+            raise UsageError(f"--augment: {_one_line(e)}") from None
     model = args.model or "mlp-gan"
     if model not in R.GAN_MODELS and model not in R.TOY_1D_MODELS:  # pragma: no cover - argparse checks
         raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(R.MODEL_NAMES)}")
@@ -354,7 +389,12 @@ def run_train(args: argparse.Namespace) -> int:
         if value is not None:
             raise UsageError(f"{flag} applies to gaussian-1d and mixture-1d, not {model}")
     if R.GAN_MODELS[model].data != "images":
-        image_flags = (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--limit", args.limit))
+        image_flags = (
+            ("--dataset", args.dataset),
+            ("--data-dir", args.data_dir),
+            ("--limit", args.limit),
+            ("--augment", args.augment or None),
+        )
         for flag, value in (*image_flags, ("--eval-every", args.eval_every or None)):
             if value is not None:
                 raise UsageError(f"{flag} applies to the image models, not {model} (its data is a 2-D mixture)")
@@ -387,6 +427,12 @@ def run_train(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 lr=args.lr,
                 beta1=args.beta1,
+                beta2=args.beta2,
+                g_lr=args.g_lr,
+                d_lr=args.d_lr,
+                r1_gamma=args.r1_gamma,
+                ema=args.ema,
+                augment=args.augment,
                 d_steps=args.d_steps,
                 g_steps=args.g_steps,
                 seed=args.seed,
@@ -440,7 +486,7 @@ EVAL_KEYS = ("is", "fid", "kid", "precision", "recall", "classes_covered", "kl_t
 
 
 def _evaluator(args: argparse.Namespace, run: Any) -> Callable[[], dict[str, float]]:
-    """``--eval-every``: a function scoring ``run.G`` now against a reference computed once.
+    """``--eval-every``: a function scoring ``run.sampler`` (G, or its EMA) now against a reference computed once.
 
     The reference is the first ``--eval-n`` test images of the data set the run trains on
     (MNIST, or the glyph digits, both judged by the shipped MNIST classifier). No Parzen
@@ -463,7 +509,7 @@ def _evaluator(args: argparse.Namespace, run: Any) -> Callable[[], dict[str, flo
 
     def evaluate() -> dict[str, float]:
         return metrics.evaluate_generator(
-            run.G,
+            run.sampler,  # the EMA of G when the run keeps one
             args.eval_n,
             real_images=ref,
             latent_dim=config.resolved_latent_dim(),
@@ -794,6 +840,12 @@ def _train_toy_1d(args: argparse.Namespace, model: str, out: Path) -> int:
         "--init": args.init,
         "--latent-dim": args.latent_dim,
         "--eval-every": args.eval_every or None,
+        "--beta2": args.beta2,
+        "--g-lr": args.g_lr,
+        "--d-lr": args.d_lr,
+        "--r1-gamma": args.r1_gamma,
+        "--ema": args.ema,
+        "--augment": args.augment,
     }
     for flag, value in unsupported.items():
         if value not in (None, False):
@@ -864,7 +916,7 @@ def run_sample(args: argparse.Namespace) -> int:
             raise UsageError(f"--label must be in 0..{classes - 1}, got {args.label}")
     G = R.build_generator(config)
     try:
-        G.load_state_dict(ckpt.model_state("G"))
+        G.load_state_dict(R.sampling_state(ckpt))  # the EMA of G when the run kept one
     except Exception as e:
         raise UsageError(f"--checkpoint: {_one_line(e)}") from None
     labels = None
