@@ -85,8 +85,8 @@ from minigan.nn import (
     Summary,
     Tanh,
     init,
-    spectral_norm as _spectral_norm,
 )
+from minigan.nn import spectral_norm as _spectral_norm  # (the builder's option is called spectral_norm)
 
 __all__ = ["ConditionalSequential", "LabelConcat", "ModelInfo", "build", "info", "names", "register", "summarize"]
 

@@ -130,10 +130,11 @@ def test_cli_trains_dcgan_fast_and_samples_from_the_ema(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["ema"] == 0.999 and config["augment"] == "translation,cutout" and config["model"] == "dcgan-fast"
     assert "G_ema" in checkpoint.read(out / "checkpoint.npz").model_names()
-    assert cli.main(["sample", "--checkpoint", str(out / "checkpoint.npz"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    ckpt = str(out / "checkpoint.npz")
+    assert cli.main(["sample", "--checkpoint", ckpt, "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     # A resumed run keeps its recipe: a different flag is refused with one line.
-    rc = cli.main(["train", *TINY, "--model", "dcgan-fast", "--steps", "3", "--out", str(out), "--resume", "--ema", "0.9"])
-    assert rc == 2
+    resume = ["--steps", "3", "--out", str(out), "--resume", "--ema", "0.9"]
+    assert cli.main(["train", *TINY, "--model", "dcgan-fast", *resume]) == 2
 
 
 @pytest.mark.parametrize(

@@ -551,8 +551,10 @@ class TrainingRun:
         if self.ema is not None:
             t = self.trainer
             with no_grad():  # the average is always in eval mode
-                y = self.ema.average(t.fixed_noise) if t.fixed_labels is None else self.ema.average(
-                    t.fixed_noise, t.fixed_labels
+                y = (
+                    self.ema.average(t.fixed_noise)
+                    if t.fixed_labels is None
+                    else self.ema.average(t.fixed_noise, t.fixed_labels)
                 )
             x = B.to_numpy(y)
         else:

@@ -76,7 +76,8 @@ class SpectralNorm(Module):
         weight = getattr(layer, "_parameters", {}).get("weight")
         if not isinstance(weight, Parameter) or weight.ndim < 2:
             raise ValueError(
-                f"SpectralNorm needs a layer with a 'weight' parameter of 2 or more dimensions, got {type(layer).__name__}"
+                "SpectralNorm needs a layer with a 'weight' parameter of 2 or more dimensions, "
+                f"got {type(layer).__name__}"
             )
         if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
             raise ValueError(f"n_power_iterations must be a positive integer, got {n_power_iterations!r}")
