@@ -374,63 +374,6 @@ def dcgan_generator(rng: Generator, latent_dim: int, image_size: int, slope: flo
 
 
 # ----------------------------------------------------------------------------
-# The fast MNIST recipe (dcgan-fast): small enough for a 2-core CPU
-# ----------------------------------------------------------------------------
-SEED_FAST = "minigan's fast MNIST recipe (DCGAN shapes, Radford et al. 2015; spectral norm, Miyato et al. 2018)"
-
-
-@_spec(
-    "dcgan-fast-generator",
-    "generator",
-    "Dense(c*7*7) -> BN, ReLU -> ConvT c/2 (4x4, s2) -> BN, ReLU -> ConvT 1 (4x4, s2), tanh",
-    "tanh",
-    "dcgan-fast-discriminator",
-    SEED_FAST,
-    {"latent_dim": 64, "channels": 64, "init": "dcgan_normal"},
-)
-@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, 28, 28))
-def dcgan_fast_generator(rng: Generator, latent_dim: int, channels: int, init: str) -> Module:
-    c = channels
-    return Sequential(
-        Dense(latent_dim, c * 7 * 7, rng=rng, weight_init=init),
-        BatchNorm(c * 7 * 7),
-        ReLU(),
-        Reshape((c, 7, 7)),  # (N, c*7*7) -> (N, c, 7, 7)
-        Conv2DTranspose(c, c // 2, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 7 -> 14
-        BatchNorm(c // 2),
-        ReLU(),
-        Conv2DTranspose(c // 2, 1, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 28
-        Tanh(),
-    )
-
-
-@_spec(
-    "dcgan-fast-discriminator",
-    "discriminator",
-    "Conv2D c/2, c (4x4, s2, same) with LeakyReLU(0.2), Flatten, Dense(1); spectral norm on every layer",
-    "logits",
-    "dcgan-fast-generator",
-    SEED_FAST,
-    {"channels": 64, "slope": 0.2, "spectral_norm": True, "init": "dcgan_normal"},
-)
-@_shapes(lambda o: (1, 28, 28), lambda o: (1,))
-def dcgan_fast_discriminator(rng: Generator, channels: int, slope: float, spectral_norm: bool, init: str) -> Module:
-    c = channels
-
-    def sn(layer: Module) -> Module:
-        return _spectral_norm(layer, rng=rng.spawn()) if spectral_norm else layer
-
-    return Sequential(
-        sn(Conv2D(1, c // 2, 4, stride=2, padding="same", rng=rng, weight_init=init)),  # 28 -> 14
-        LeakyReLU(slope),
-        sn(Conv2D(c // 2, c, 4, stride=2, padding="same", rng=rng, weight_init=init)),  # 14 -> 7
-        LeakyReLU(slope),
-        Flatten(),  # (N, c, 7, 7) -> (N, c*7*7)
-        sn(Dense(c * 7 * 7, 1, rng=rng, weight_init=init)),  # logits
-    )
-
-
-# ----------------------------------------------------------------------------
 # 1-D models of the Gaussian-fitting post
 # ----------------------------------------------------------------------------
 @_spec(
@@ -545,3 +488,60 @@ def cgan_discriminator(
         layers += [Dense(a, b, rng=rng, weight_init=init), LeakyReLU(slope)]
     layers.append(Dense(128, 1, rng=rng, weight_init=init))  # logits
     return ConditionalSequential(*layers)
+
+
+# ----------------------------------------------------------------------------
+# The fast MNIST recipe (dcgan-fast): small enough for a 2-core CPU
+# ----------------------------------------------------------------------------
+SEED_FAST = "minigan's fast MNIST recipe (DCGAN shapes, Radford et al. 2015; spectral norm, Miyato et al. 2018)"
+
+
+@_spec(
+    "dcgan-fast-generator",
+    "generator",
+    "Dense(c*7*7) -> BN, ReLU -> ConvT c/2 (4x4, s2) -> BN, ReLU -> ConvT 1 (4x4, s2), tanh",
+    "tanh",
+    "dcgan-fast-discriminator",
+    SEED_FAST,
+    {"latent_dim": 64, "channels": 64, "init": "dcgan_normal"},
+)
+@_shapes(lambda o: (o["latent_dim"],), lambda o: (1, 28, 28))
+def dcgan_fast_generator(rng: Generator, latent_dim: int, channels: int, init: str) -> Module:
+    c = channels
+    return Sequential(
+        Dense(latent_dim, c * 7 * 7, rng=rng, weight_init=init),
+        BatchNorm(c * 7 * 7),
+        ReLU(),
+        Reshape((c, 7, 7)),  # (N, c*7*7) -> (N, c, 7, 7)
+        Conv2DTranspose(c, c // 2, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 7 -> 14
+        BatchNorm(c // 2),
+        ReLU(),
+        Conv2DTranspose(c // 2, 1, 4, stride=2, padding="same", rng=rng, weight_init=init),  # 14 -> 28
+        Tanh(),
+    )
+
+
+@_spec(
+    "dcgan-fast-discriminator",
+    "discriminator",
+    "Conv2D c/2, c (4x4, s2, same) with LeakyReLU(0.2), Flatten, Dense(1); spectral norm on every layer",
+    "logits",
+    "dcgan-fast-generator",
+    SEED_FAST,
+    {"channels": 64, "slope": 0.2, "spectral_norm": True, "init": "dcgan_normal"},
+)
+@_shapes(lambda o: (1, 28, 28), lambda o: (1,))
+def dcgan_fast_discriminator(rng: Generator, channels: int, slope: float, spectral_norm: bool, init: str) -> Module:
+    c = channels
+
+    def sn(layer: Module) -> Module:
+        return _spectral_norm(layer, rng=rng.spawn()) if spectral_norm else layer
+
+    return Sequential(
+        sn(Conv2D(1, c // 2, 4, stride=2, padding="same", rng=rng, weight_init=init)),  # 28 -> 14
+        LeakyReLU(slope),
+        sn(Conv2D(c // 2, c, 4, stride=2, padding="same", rng=rng, weight_init=init)),  # 14 -> 7
+        LeakyReLU(slope),
+        Flatten(),  # (N, c, 7, 7) -> (N, c*7*7)
+        sn(Dense(c * 7 * 7, 1, rng=rng, weight_init=init)),  # logits
+    )
