@@ -247,6 +247,10 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     )
     length.add_argument("--epochs", type=_int_at_least(1), default=None, help="train for N passes over the data")
     how.add_argument(
+        "--max-minutes", type=_positive_float, default=None, help="stop at the first step boundary after M minutes "
+        "of training, as if --steps were reached (checkpoint, samples, metrics); --resume continues the run"
+    )  # fmt: skip
+    how.add_argument(
         "--batch-size", type=_int_at_least(1), default=None, help="samples per batch (default 128; toys 256/512)"
     )
     how.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4; toys 1e-3)")
@@ -740,7 +744,10 @@ def _train_loop(
 
     interrupted = False
     try:
-        run.train(total, on_step=on_step, checkpoint_path=ckpt_path, checkpoint_every=args.checkpoint_every)
+        deadline = started + 60.0 * args.max_minutes if args.max_minutes is not None else None
+        run.train(
+            total, on_step=on_step, checkpoint_path=ckpt_path, checkpoint_every=args.checkpoint_every, deadline=deadline
+        )
     except KeyboardInterrupt:
         interrupted = True
     except TrainingDiverged as e:
@@ -767,6 +774,12 @@ def _train_loop(
         )
         return 130
     m = R.summarize_history(run.trainer.history)
+    if run.time_limited:
+        _say(
+            args,
+            f"--max-minutes {args.max_minutes:g} reached at step {run.step} of {total}; continue with "
+            f"`minigan train --out {out} --resume --steps {total}`",
+        )
     _say(
         args,
         f"done: {run.step} steps in {wall:.1f} s; D(x) {m.get('d_real', float('nan')):.3f}, "
@@ -846,6 +859,7 @@ def _train_toy_1d(args: argparse.Namespace, model: str, out: Path) -> int:
         "--r1-gamma": args.r1_gamma,
         "--ema": args.ema,
         "--augment": args.augment,
+        "--max-minutes": args.max_minutes,
     }
     for flag, value in unsupported.items():
         if value not in (None, False):

@@ -159,3 +159,29 @@ def test_augment_none_turns_it_off(tmp_path):
     assert config["augment"] == "" and config["ema"] == 0.0
     assert "G_ema" not in checkpoint.read(out / "checkpoint.npz").model_names()
     assert Path(out / "metrics.json").exists()
+
+
+# ----------------------------------------------------------------------------
+# A wall-time budget
+# ----------------------------------------------------------------------------
+def test_deadline_ends_training_at_a_step_boundary(tmp_path):
+    import time
+
+    run = _fast_run()
+    run.train(3, deadline=time.perf_counter() + 3600.0)  # far away: the target is reached
+    assert run.step == 3 and not run.time_limited
+    run.train(10, deadline=time.perf_counter(), checkpoint_path=tmp_path / "c.npz")  # already passed
+    assert run.step == 3 and run.time_limited
+    assert run.metrics()["stopped_by_time_limit"] and run.metrics()["target_steps"] == run.config.steps
+    assert checkpoint.read(tmp_path / "c.npz").step == 3
+
+
+def test_cli_max_minutes_stops_early_and_resume_continues(tmp_path, capsys):
+    out = tmp_path / "budget"
+    argv = ["train", *TINY[:-1], "--model", "dcgan-fast", "--steps", "2", "--out", str(out)]
+    assert cli.main([*argv, "--max-minutes", "1e-9"]) == 0  # 60 ns: over before the first step
+    assert "--max-minutes 1e-09 reached at step 0 of 2" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 0 and metrics["stopped_by_time_limit"]
+    assert cli.main([*argv, "--resume", "--quiet"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2

@@ -434,6 +434,7 @@ class TrainingRun:
         #: The moving average of G that samples and evaluations use (None without ``config.ema``).
         self.ema = EMA(self.G, beta=config.ema) if config.ema > 0.0 else None
         self.train_seconds = 0.0
+        self.time_limited = False  # the last train() stopped at its deadline, before its target step
 
     @property
     def step(self) -> int:
@@ -515,8 +516,13 @@ class TrainingRun:
         on_step: Callable[[TrainingRun, dict[str, Any]], None] | None = None,
         checkpoint_path: str | os.PathLike | None = None,
         checkpoint_every: int = 0,
+        deadline: float | None = None,
     ) -> None:
         """Train until step ``until`` (total), calling ``on_step(run, record)`` after each step.
+
+        ``deadline`` (a ``time.perf_counter()`` value) ends the loop earlier, at the first step
+        boundary after it, like reaching ``until`` (checkpoint and all); ``time_limited`` then
+        says so. On a shared machine that keeps a run within a wall-time budget.
 
         With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (0:
         never in between), at the end, and when the loop is interrupted (Ctrl-C, SIGTERM, or a
@@ -524,9 +530,13 @@ class TrainingRun:
         Any other exception (:class:`~minigan.gan.trainer.TrainingDiverged` included) propagates
         without a checkpoint, so the last one written is kept.
         """
+        self.time_limited = False
         with _deferred_interrupt() as stop:
             try:
                 while self.trainer.step < until:
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        self.time_limited = True
+                        break
                     started = time.perf_counter()
                     record = self.trainer.train_step()
                     if self.ema is not None:
@@ -570,6 +580,9 @@ class TrainingRun:
             out["epochs"] = self.step * self.trainer.d_steps / len(self.data)
         out["train_seconds"] = round(self.train_seconds, 2)
         out["d_updates"], out["g_updates"] = self.trainer.d_updates, self.trainer.g_updates
+        if self.time_limited:
+            out["stopped_by_time_limit"] = True
+            out["target_steps"] = self.config.steps
         nonfinite = [k for k in ("d_loss", "g_loss") if k in out and not math.isfinite(out[k])]
         if nonfinite:
             out["diverged"] = nonfinite
