@@ -80,7 +80,8 @@ def _fast_run(seed: int = 0, **overrides) -> TrainingRun:
 def test_dcgan_fast_is_registered_with_its_recipe():
     spec = GAN_MODELS["dcgan-fast"]
     config = TrainConfig.for_model("dcgan-fast")
-    assert config.ema > 0 and config.augment and config.loss == "hinge" and config.batch_size == 64
+    assert config.ema > 0 and config.loss == "hinge" and config.batch_size == 32 and config.lr == 5e-4
+    assert config.g_lr is None and config.d_lr is None and config.augment == ""  # --lr sets both
     D = models.build(spec.discriminator, rng=0)
     assert sum(isinstance(m, nn.SpectralNorm) for _, m in D.named_modules()) == 3
     plain = models.build(spec.discriminator, rng=0, spectral_norm=False)
@@ -99,12 +100,13 @@ def test_two_learning_rates_r1_and_augment_reach_the_trainer():
 
 
 def test_checkpoint_holds_the_ema_and_resumes_bitwise(tmp_path):
-    straight = _fast_run()
+    """With augmentation on, so that its random stream is saved and restored too."""
+    straight = _fast_run(augment="color,translation,cutout")
     straight.train(4)
     path = tmp_path / "checkpoint.npz"
-    first = _fast_run()
+    first = _fast_run(augment="color,translation,cutout")
     first.train(2, checkpoint_path=path)
-    second = _fast_run()
+    second = _fast_run(augment="color,translation,cutout")
     second.restore(path)
     assert second.ema.updates == 2
     second.train(4)
@@ -128,7 +130,7 @@ def test_cli_trains_dcgan_fast_and_samples_from_the_ema(tmp_path):
     out = tmp_path / "fast"
     assert cli.main(["train", *TINY, "--model", "dcgan-fast", "--steps", "2", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["ema"] == 0.999 and config["augment"] == "translation,cutout" and config["model"] == "dcgan-fast"
+    assert config["ema"] == 0.999 and config["augment"] == "" and config["model"] == "dcgan-fast"
     assert "G_ema" in checkpoint.read(out / "checkpoint.npz").model_names()
     ckpt = str(out / "checkpoint.npz")
     assert cli.main(["sample", "--checkpoint", ckpt, "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
@@ -153,6 +155,9 @@ def test_cli_refuses_bad_recipe_flags(tmp_path, capsys, argv, message):
 
 def test_augment_none_turns_it_off(tmp_path):
     out = tmp_path / "plain"
+    assert cli.main(["train", *TINY, "--model", "dcgan-fast", "--steps", "1", "--augment", "cutout", "--ema", "0",
+                     "--out", str(out / "a")]) == 0  # fmt: skip
+    assert json.loads((out / "a" / "config.json").read_text())["augment"] == "cutout"
     assert cli.main(["train", *TINY, "--model", "dcgan-fast", "--steps", "1", "--augment", "none", "--ema", "0",
                      "--out", str(out)]) == 0  # fmt: skip
     config = json.loads((out / "config.json").read_text())
