@@ -152,6 +152,24 @@ def _add_how_to_train(how: argparse._ArgumentGroup) -> None:
     how.add_argument("--batch-size", type=_int_at_least(1), help="samples per batch (default 128; toys 256/512)")
     how.add_argument("--lr", type=_positive_float, help="Adam learning rate (default 2e-4; toys 1e-3)")
     how.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
+    how.add_argument("--beta2", type=float, help="Adam beta2 (default 0.999)")
+    how.add_argument("--g-lr", type=_positive_float, help="G's learning rate when it differs from --lr (TTUR)")
+    how.add_argument("--d-lr", type=_positive_float, help="D's learning rate when it differs from --lr")
+    how.add_argument(
+        "--r1-gamma", type=float, help="weight of the R1 penalty on D's gradient at real data (default 0: off)"
+    )
+    how.add_argument(
+        "--ema", type=float, help="decay of a moving average of G's weights that samples and evaluations use, "
+        "e.g. 0.999 (default 0: off)"
+    )  # fmt: skip
+    how.add_argument(
+        "--augment", help="DiffAugment policy for D's inputs: comma-separated color, translation, cutout; "
+        "'none' turns it off (default off)"
+    )  # fmt: skip
+    how.add_argument(
+        "--max-minutes", type=_positive_float, help="stop at the first step boundary after M minutes of "
+        "training, as if --steps were reached (checkpoint, samples, metrics); --resume continues the run"
+    )  # fmt: skip
     how.add_argument("--d-steps", type=_int_at_least(1), help="D updates per step (default: 5 for WGAN, else 1)")
     how.add_argument("--g-steps", type=_int_at_least(1), help="G updates per step (default 1)")
     how.add_argument("--latent-dim", type=_int_at_least(1), help="size of z (default: the model's)")

@@ -209,6 +209,27 @@ def test_embedding_gradcheck_wrt_weight(order):
     check_layer(layer, labels, order=order)
 
 
+@covers_layers(nn.SpectralNorm, order=2)
+@pytest.mark.parametrize("order", [1, 2])
+def test_spectral_norm_gradcheck(rng, order):
+    """The wrapper with respect to the input and the wrapped layer's weight and bias, in eval mode (u, v fixed);
+    test_spectral.py has the hypothesis-driven checks over layer kinds and shapes."""
+    sn = nn.SpectralNorm(nn.Conv2D(2, 2, 2, stride=2, rng=0), rng=1).eval()
+    layer = sn.layer
+    w, b = T(host(layer.weight)), T(host(layer.bias))
+    original = layer.weight
+
+    def fn(x, w, b):
+        layer._parameters["weight"] = w  # SpectralNorm normalises the registered weight
+        try:
+            with swapped(layer, {"weight": w, "bias": b}):
+                return minigan.functions.tanh(sn(x))
+        finally:
+            layer._parameters["weight"] = original
+
+    assert minigan.gradcheck(fn, [T(randn(rng, 2, 2, 4, 4)), w, b], order=order)
+
+
 @covers_layers(nn.MinibatchStdDev, order=2)
 @pytest.mark.parametrize("group_size", [None, 2])
 @pytest.mark.parametrize("shape", [(4, 3), (4, 2, 2, 2)])
@@ -245,7 +266,7 @@ def test_conv2d_transpose_second_order_stride2(rng, k, padding, out_pad):
 DISCRIMINATOR_LAYERS = {
     nn.Dense, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.BatchNorm, nn.Dropout, nn.Conv2D,
     nn.Conv2DTranspose, nn.UpSampling2D, nn.MaxPool2D, nn.AvgPool2D, nn.Flatten, nn.Reshape,
-    nn.Embedding, nn.MinibatchStdDev,
+    nn.Embedding, nn.MinibatchStdDev, nn.SpectralNorm,
 }  # fmt: skip
 
 

@@ -57,7 +57,7 @@ def run_sample(options: SampleOptions) -> int:
             raise UsageError(f"--label must be in 0..{classes - 1}, got {options.label}")
     G = R.build_generator(config)
     try:
-        G.load_state_dict(ckpt.model_state("G"))
+        G.load_state_dict(R.sampling_state(ckpt))  # the EMA of G when the run kept one
     except Exception as e:
         raise UsageError(f"--checkpoint: {one_line(e)}") from None
     labels, nrow = labels_and_columns(options, classes)

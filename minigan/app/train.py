@@ -121,6 +121,13 @@ class TrainOptions:
     batch_size: int | None = None
     lr: float | None = None
     beta1: float | None = None
+    beta2: float | None = None
+    g_lr: float | None = None
+    d_lr: float | None = None
+    r1_gamma: float | None = None
+    ema: float | None = None
+    augment: str | None = None
+    max_minutes: float | None = None
     d_steps: int | None = None
     g_steps: int | None = None
     latent_dim: int | None = None
@@ -186,8 +193,19 @@ def check_options(options: TrainOptions) -> str:
             B.set_backend(options.backend)
         except B.BackendError as e:
             raise UsageError(one_line(e)) from None
-    if options.beta1 is not None and not 0.0 <= options.beta1 < 1.0:
-        raise UsageError(f"--beta1 must be in [0, 1), got {options.beta1}")
+    for flag, value in (("--beta1", options.beta1), ("--beta2", options.beta2), ("--ema", options.ema)):
+        if value is not None and not 0.0 <= value < 1.0:
+            raise UsageError(f"{flag} must be in [0, 1), got {value}")
+    if options.r1_gamma is not None and options.r1_gamma < 0.0:
+        raise UsageError(f"--r1-gamma must be >= 0, got {options.r1_gamma}")
+    if options.augment is not None:
+        options.augment = "" if options.augment.strip().lower() == "none" else options.augment
+        from minigan.gan.augment import DiffAugment
+
+        try:
+            DiffAugment(options.augment or "color")
+        except ValueError as e:
+            raise UsageError(f"--augment: {one_line(e)}") from None
     model = options.model or "mlp-gan"
     if model not in R.GAN_MODELS and model not in R.TOY_1D_MODELS:  # argparse checks it for the command line
         raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(R.MODEL_NAMES)}")
@@ -212,6 +230,7 @@ def check_flags_fit_model(options: TrainOptions, model: str) -> None:
         "--channels": options.channels,
         "--strict-data": options.strict_data or None,
         "--eval-every": options.eval_every or None,
+        "--augment": options.augment or None,
     }
     for flag, value in image_flags.items():
         if value is not None:
@@ -230,6 +249,12 @@ DEFINING_FLAGS = {
     "batch_size": "--batch-size",
     "lr": "--lr",
     "beta1": "--beta1",
+    "beta2": "--beta2",
+    "g_lr": "--g-lr",
+    "d_lr": "--d-lr",
+    "r1_gamma": "--r1-gamma",
+    "ema": "--ema",
+    "augment": "--augment",
     "d_steps": "--d-steps",
     "g_steps": "--g-steps",
     "seed": "--seed",
@@ -454,7 +479,7 @@ class Evaluator:
     def __call__(self) -> dict[str, Any]:
         config = self.run.config
         return metrics.evaluate_generator(
-            self.run.G,
+            self.run.sampler,  # the EMA of G when the run keeps one
             self.n,
             real_images=self.reference,
             latent_dim=config.resolved_latent_dim(),
@@ -498,11 +523,13 @@ class TrainingSession:
         self.start()
         interrupted = False
         try:
+            minutes = self.options.max_minutes
             self.run.train(
                 self.total,
                 on_step=self.on_step,
                 checkpoint_path=self.ckpt_path,
                 checkpoint_every=self.options.checkpoint_every,
+                deadline=None if minutes is None else self.started + 60.0 * minutes,
             )
         except KeyboardInterrupt:  # TrainingRun.train has saved a checkpoint at a step boundary
             interrupted = True
@@ -616,6 +643,12 @@ class TrainingSession:
             )
             return 130
         m = R.summarize_history(run.trainer.history)
+        if run.time_limited:
+            say(
+                self.options.quiet,
+                f"--max-minutes {self.options.max_minutes:g} reached at step {run.step} of {self.total}; continue "
+                f"with `minigan train --out {self.out} --resume --steps {self.total}`",
+            )
         say(
             self.options.quiet,
             f"done: {run.step} steps in {wall:.1f} s; D(x) {m.get('d_real', float('nan')):.3f}, "
@@ -700,6 +733,13 @@ NOT_FOR_1D = {
     "--init": "init",
     "--latent-dim": "latent_dim",
     "--eval-every": "eval_every",
+    "--beta2": "beta2",
+    "--g-lr": "g_lr",
+    "--d-lr": "d_lr",
+    "--r1-gamma": "r1_gamma",
+    "--ema": "ema",
+    "--augment": "augment",
+    "--max-minutes": "max_minutes",
 }
 
 

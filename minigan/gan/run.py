@@ -60,6 +60,8 @@ from typing import Any
 from minigan import backend as B
 from minigan import checkpoint, models
 from minigan.autograd import Tensor, no_grad
+from minigan.gan.augment import DiffAugment
+from minigan.gan.ema import EMA
 from minigan.gan.trainer import GANTrainer
 from minigan.nn import Dense, LeakyReLU, Module, ReLU, Sequential
 from minigan.optim import Adam
@@ -73,6 +75,7 @@ __all__ = [
     "TrainingRun",
     "build_generator",
     "build_models",
+    "sampling_state",
     "sample",
     "summarize_history",
     "write_history_csv",
@@ -106,6 +109,21 @@ class GanSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: dcgan-fast's run defaults: what helped in short runs on the 2-core CPU (benchmarks/README.md, "A fast
+#: MNIST recipe"). Small batches and a learning rate 2.5x DCGAN's: more, larger updates per second,
+#: whose noise the EMA of G averages away. Spectral norm keeps D (and so the game) stable at that rate.
+#: DiffAugment and two learning rates are available (--augment, --g-lr/--d-lr) but made these runs worse:
+#: with 60,000 images and a few epochs D has no time to memorise the data, which is what DiffAugment cures.
+FAST_DEFAULTS: dict[str, Any] = {
+    "steps": 8000,
+    "batch_size": 32,
+    "loss": "hinge",
+    "lr": 5e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+    "ema": 0.999,
+}
+
 #: The models ``minigan train`` trains with this module (the 1-D toys are in ``TOY_1D_MODELS``).
 GAN_MODELS: dict[str, GanSpec] = {
     # The README's first command trains this one: 4,000 steps is ~2.5 min on a 2-core laptop.
@@ -115,6 +133,9 @@ GAN_MODELS: dict[str, GanSpec] = {
     "conv-gan": GanSpec("conv-generator", "conv-discriminator", defaults={"steps": 1000, "init": "glorot_uniform"}),
     "dcgan": GanSpec("dcgan-generator", "dcgan-discriminator", value_range=(0.0, 1.0), defaults={"steps": 1000}),
     "cgan": GanSpec("cgan-generator", "cgan-discriminator", flat=True, num_classes=10, defaults={"steps": 1000}),
+    # The fast recipe (issue 16): a small DCGAN with spectral norm in D, two learning rates, DiffAugment
+    # and an EMA of G for sampling; sized for ~10 minutes on a 2-core CPU (benchmarks/README.md).
+    "dcgan-fast": GanSpec("dcgan-fast-generator", "dcgan-fast-discriminator", defaults=FAST_DEFAULTS),
     # benchmarks/toy2d.py's "plain" runs: Adam 1e-3, batch 256, 5,000 steps, Keras' default init.
     "ring-2d": GanSpec(
         "toy2d-generator",
@@ -179,7 +200,10 @@ class TrainConfig:
     """Everything that defines a training run (saved in ``config.json`` and in the checkpoint).
 
     The defaults are the DCGAN paper's: Adam with lr 2e-4 and beta1 0.5, batch 128,
-    weights from N(0, 0.02); LeakyReLU(0.2) is built into the architectures. A model's
+    weights from N(0, 0.02); LeakyReLU(0.2) is built into the architectures. ``g_lr`` and
+    ``d_lr`` (when set) replace ``lr`` for one network; ``ema`` > 0 keeps an exponential
+    moving average of G (:class:`~minigan.gan.ema.EMA`) that samples and evaluations use;
+    ``augment`` names a :class:`~minigan.gan.augment.DiffAugment` policy for D's inputs. A model's
     :attr:`GanSpec.defaults` replace some of them (the 2-D toys train with Adam 1e-3).
     ``steps`` is the *total* number of training steps the run aims at (a resumed run
     continues up to it).
@@ -209,6 +233,12 @@ class TrainConfig:
     image_shape: tuple[int, ...] | None = None
     num_classes: int | None = None
     point_dim: int | None = None
+
+    g_lr: float | None = None  # two time-scale learning rates (TTUR); None: lr
+    d_lr: float | None = None
+    r1_gamma: float = 0.0  # weight of the R1 penalty on D's gradient at real data (0: off)
+    ema: float = 0.0  # decay of the exponential moving average of G used for sampling (0: off)
+    augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" ("": off)
 
     def __post_init__(self) -> None:
         if self.image_shape is not None:
@@ -357,6 +387,12 @@ def build_generator(config: Mapping[str, Any], rng: B.Generator | int = 0) -> Mo
     return _build(g["name"], B.Generator(rng) if isinstance(rng, int) else rng, g["kwargs"])
 
 
+def sampling_state(ckpt: Any) -> dict[str, Any]:
+    """The generator weights to sample from in a :class:`minigan.checkpoint.Checkpoint` of a run: the
+    EMA of G (``"G_ema"``) when the run kept one, else G itself."""
+    return ckpt.model_state("G_ema" if "G_ema" in ckpt.model_names() else "G")
+
+
 # ----------------------------------------------------------------------------
 # History helpers
 # ----------------------------------------------------------------------------
@@ -460,8 +496,8 @@ class TrainingRun:
         self.dataset_info = dict(dataset_info or {})
         self.G, self.D = build_models(config)
         betas = (config.beta1, config.beta2)
-        self.g_opt = Adam(self.G.parameters(), lr=config.lr, betas=betas)
-        self.d_opt = Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.g_opt = Adam(self.G.parameters(), lr=config.g_lr or config.lr, betas=betas)
+        self.d_opt = Adam(self.D.parameters(), lr=config.d_lr or config.lr, betas=betas)
         self.trainer = GANTrainer(
             self.G,
             self.D,
@@ -477,20 +513,36 @@ class TrainingRun:
             seed=config.seed,
             n_fixed=config.n_fixed,
             stop_on_nan=stop_on_nan,
+            r1_gamma=config.r1_gamma,
+            augment=DiffAugment(config.augment) if config.augment else None,
         )
+        #: The moving average of G that samples and evaluations use (None without ``config.ema``).
+        self.ema = EMA(self.G, beta=config.ema) if config.ema > 0.0 else None
         self.train_seconds = 0.0
+        self.time_limited = False  # the last train() stopped at its deadline, before its target step
 
     @property
     def step(self) -> int:
         return self.trainer.step
 
+    @property
+    def sampler(self) -> Module:
+        """The generator to draw samples from: the EMA of G when the run keeps one, else G."""
+        return self.ema.average if self.ema is not None else self.G
+
     # -- checkpoints ---------------------------------------------------------------
     def _rngs(self) -> dict[str, B.Generator]:
         t = self.trainer
-        return {"noise": t.noise_rng, "data": t.data_rng, "labels": t.label_rng, "aux": t.aux_rng}
+        rngs = {"noise": t.noise_rng, "data": t.data_rng, "labels": t.label_rng, "aux": t.aux_rng}
+        if t.augment is not None:
+            rngs["augment"] = t.augment_rng
+        return rngs
 
     def _models(self) -> dict[str, Module]:
-        return {"G": self.G, "D": self.D, "fixed": _FixedBatch(self.trainer.fixed_noise, self.trainer.fixed_labels)}
+        models = {"G": self.G, "D": self.D, "fixed": _FixedBatch(self.trainer.fixed_noise, self.trainer.fixed_labels)}
+        if self.ema is not None:
+            models["G_ema"] = self.ema.average  # what `minigan sample` and `minigan evaluate` use
+        return models
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the complete state to ``path`` (atomically)."""
@@ -502,6 +554,7 @@ class TrainingRun:
             "data_state": self.data.state_dict() if hasattr(self.data, "state_dict") else None,
             "history": [dict(r) for r in t.history],  # plain numbers (read back now, in one transfer)
             "train_seconds": self.train_seconds,
+            "ema_updates": self.ema.updates if self.ema is not None else None,
         }
         return checkpoint.save(
             path,
@@ -515,13 +568,16 @@ class TrainingRun:
     def restore(self, path: str | os.PathLike) -> None:
         """Load a checkpoint written by :meth:`save` (all or nothing: a mismatch raises CheckpointError)."""
         fixed = _FixedBatch(self.trainer.fixed_noise, self.trainer.fixed_labels)
+        models = {**self._models(), "fixed": fixed}
         info = checkpoint.load(
             path,
-            models={"G": self.G, "D": self.D, "fixed": fixed},
+            models=models,
             optimizers={"G": self.g_opt, "D": self.d_opt},
             rngs=self._rngs(),
         )
         extra = info.extra
+        if self.ema is not None:
+            self.ema.updates = int(extra.get("ema_updates") or 0)
         t = self.trainer
         t.fixed_noise = fixed.noise
         if t.fixed_labels is not None:
@@ -545,8 +601,13 @@ class TrainingRun:
         on_step: Callable[[TrainingRun, dict[str, Any]], None] | None = None,
         checkpoint_path: str | os.PathLike | None = None,
         checkpoint_every: int = 0,
+        deadline: float | None = None,
     ) -> None:
         """Train until step ``until`` (total), calling ``on_step(run, record)`` after each step.
+
+        ``deadline`` (a ``time.perf_counter()`` value) ends the loop earlier, at the first step
+        boundary after it, like reaching ``until`` (checkpoint and all); ``time_limited`` then
+        says so. On a shared machine that keeps a run within a wall-time budget.
 
         With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (0:
         never in between), at the end, and when the loop is interrupted (Ctrl-C, SIGTERM, or a
@@ -554,11 +615,17 @@ class TrainingRun:
         Any other exception (:class:`~minigan.gan.trainer.TrainingDiverged` included) propagates
         without a checkpoint, so the last one written is kept.
         """
+        self.time_limited = False
         with _deferred_interrupt() as stop:
             try:
                 while self.trainer.step < until:
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        self.time_limited = True
+                        break
                     started = time.perf_counter()
                     record = self.trainer.train_step()
+                    if self.ema is not None:
+                        self.ema.update()  # on the device, like the step itself
                     self.train_seconds += time.perf_counter() - started
                     if on_step is not None:
                         on_step(self, record)
@@ -574,8 +641,19 @@ class TrainingRun:
             self.save(checkpoint_path)
 
     def sample_fixed(self) -> Any:
-        """G(fixed noise) in eval mode as a host array (flat images reshaped to (N, C, H, W))."""
-        x = B.to_numpy(self.trainer.sample_fixed(eval_mode=True))
+        """G(fixed noise) in eval mode as a host array (flat images reshaped to (N, C, H, W)); the EMA
+        of G when the run keeps one."""
+        if self.ema is not None:
+            t = self.trainer
+            with no_grad():  # the average is always in eval mode
+                y = (
+                    self.ema.average(t.fixed_noise)
+                    if t.fixed_labels is None
+                    else self.ema.average(t.fixed_noise, t.fixed_labels)
+                )
+            x = B.to_numpy(y)
+        else:
+            x = B.to_numpy(self.trainer.sample_fixed(eval_mode=True))
         shape = self.config.resolved_image_shape
         if shape is not None and x.ndim == 2:
             x = x.reshape(x.shape[0], *shape)  # (N, C*H*W) -> (N, C, H, W)
@@ -588,6 +666,9 @@ class TrainingRun:
             out["epochs"] = self.step * self.trainer.d_steps / len(self.data)
         out["train_seconds"] = round(self.train_seconds, 2)
         out["d_updates"], out["g_updates"] = self.trainer.d_updates, self.trainer.g_updates
+        if self.time_limited:
+            out["stopped_by_time_limit"] = True
+            out["target_steps"] = self.config.steps
         nonfinite = [k for k in ("d_loss", "g_loss") if k in out and not math.isfinite(out[k])]
         if nonfinite:
             out["diverged"] = nonfinite

@@ -349,6 +349,9 @@ class GANTrainer:
             progress bar or a checkpoint save, and every ``read_back_every`` steps); the run
             then stops a few steps late, with the bad updates applied in memory but never
             saved (a checkpoint reads the history back, and so checks it, before writing).
+        augment: a differentiable augmentation ``augment(x, rng) -> x`` (e.g.
+            :class:`minigan.gan.augment.DiffAugment`) applied to every input of D, real and
+            fake, in both phases, drawing from a random stream of its own (None: off).
         check_models: at construction, run one batch through G and D (eval mode, no graph,
             no random stream touched) so that a generator/discriminator pair whose shapes do
             not fit is reported now, with both shapes, rather than at the first step.
@@ -378,6 +381,7 @@ class GANTrainer:
         seed: int = 0,
         n_fixed: int = 64,
         stop_on_nan: bool | str = False,
+        augment: Callable[[Tensor, B.Generator], Tensor] | None = None,
         check_models: bool = True,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -418,6 +422,9 @@ class GANTrainer:
             if num_classes is None
             else Tensor(B.asarray(B.host_np.arange(n_fixed, dtype="int64") % num_classes))  # 0, 1, ..., K-1, 0, ...
         )
+        # Spawned after the fixed noise, so that turning augmentation on changes no other stream.
+        self.augment = augment
+        self.augment_rng = root.spawn()
 
         self.data = data
         self._iterator: Iterator[Any] | None = None
@@ -557,7 +564,9 @@ class GANTrainer:
         return self.G(z) if labels is None else self.G(z, labels)
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        """D(x) or D(x, labels), with instance noise on x when it is enabled."""
+        """D(x) or D(x, labels), with the augmentation and instance noise on x when they are enabled."""
+        if self.augment is not None:
+            x = self.augment(x, self.augment_rng)  # differentiable: in the G phase the gradient flows through it
         x = instance_noise(x, self.current_instance_noise(), self.aux_rng)
         return self.D(x) if labels is None else self.D(x, labels)
 

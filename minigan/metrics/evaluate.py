@@ -280,7 +280,7 @@ def evaluate_checkpoint(
     if not config or "generator" not in config:
         raise ValueError(f"{path} is a minigan checkpoint but not one written by `minigan train`")
     G = R.build_generator(config)
-    G.load_state_dict(ckpt.model_state("G"))
+    G.load_state_dict(R.sampling_state(ckpt))  # the EMA of G when the run kept one
     head = {"model": config["model"], "loss": config.get("loss"), "step": ckpt.step, "n": n}
     if str(config.get("dataset", "")).startswith("csv:"):
         raise ValueError(f"{path}: no metrics for the points of a csv: file yet (only for ring-2d / grid-2d mixtures)")

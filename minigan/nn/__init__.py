@@ -22,6 +22,8 @@ One file per layer family:
 - ``shape.py``: :class:`Flatten`, :class:`Reshape`;
 - ``embedding.py``: :class:`Embedding` (class-conditional models);
 - ``minibatch_std.py``: :class:`MinibatchStdDev` (ProGAN's defence against mode collapse);
+- ``spectral_norm.py``: :class:`SpectralNorm` / :func:`spectral_norm` (a layer with its weight divided by its
+  largest singular value: a 1-Lipschitz discriminator without a gradient penalty);
 - ``init.py``: initialisers (Glorot, He, DCGAN's N(0, 0.02)), each drawing from an explicit Generator;
 - ``summary.py``: Keras-style ``model.summary(input_shape)`` tables.
 
@@ -57,6 +59,7 @@ from minigan.nn.module import Module, Parameter, Sequential
 from minigan.nn.normalization import BatchNorm
 from minigan.nn.sampling import AvgPool2D, MaxPool2D, UpSampling2D
 from minigan.nn.shape import Flatten, Reshape
+from minigan.nn.spectral_norm import SpectralNorm, spectral_norm
 from minigan.nn.summary import Summary, SummaryRow, count_params, summarize
 
 __all__ = [
@@ -77,11 +80,13 @@ __all__ = [
     "Reshape",
     "Sequential",
     "Sigmoid",
+    "SpectralNorm",
     "Summary",
     "SummaryRow",
     "Tanh",
     "UpSampling2D",
     "count_params",
     "init",
+    "spectral_norm",
     "summarize",
 ]
