@@ -1,19 +1,12 @@
 """The ``minigan`` command line (also ``python -m minigan``): the parser, and nothing else.
 
-One ``argparse`` parser with a sub-command per task. Each sub-command is
-an ``add_<name>_command(subparsers)`` here, which declares its flags and names the
-application function that does the work, in :mod:`minigan.app` (one module per command):
-
-- ``minigan summary NAME``: Keras-style tables of a network or a GAN pair (:mod:`minigan.app.summary`);
-- ``minigan train``: train a GAN, write samples, curves, metrics and a resumable checkpoint
-  (:mod:`minigan.app.train`);
-- ``minigan sample``: draw a grid from the generator of a checkpoint (:mod:`minigan.app.sample`);
-- ``minigan evaluate``: IS, FID, KID, ... of a checkpoint (:mod:`minigan.app.evaluate`).
-
-:func:`main` turns the parsed flags into the command's options dataclass (a field per
-flag, of the same name), calls it, and reports a :class:`~minigan.app.common.UsageError`
-(a bad option, a missing file, a data set that cannot be found) as one
-``minigan: error: ...`` line with exit status 2, without a traceback.
+One ``argparse`` parser with a sub-command per task (``summary``, ``train``, ``sample``,
+``evaluate``). Each is an ``add_<name>_command(subparsers)`` here, which declares its flags and
+names the function that does the work in :mod:`minigan.app` (one module per command).
+:func:`main` turns the parsed flags into the command's options dataclass (a field per flag, of
+the same name), calls it, and reports a :class:`~minigan.app.common.UsageError` (a bad option,
+a missing file, a data set that cannot be found) as one ``minigan: error: ...`` line with exit
+status 2, without a traceback.
 
 Read next: ``minigan/__main__.py``, then ``minigan/app/__init__.py``.
 """
@@ -152,24 +145,16 @@ def _add_how_to_train(how: argparse._ArgumentGroup) -> None:
     how.add_argument("--batch-size", type=_int_at_least(1), help="samples per batch (default 128; toys 256/512)")
     how.add_argument("--lr", type=_positive_float, help="Adam learning rate (default 2e-4; toys 1e-3)")
     how.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
-    how.add_argument("--beta2", type=float, help="Adam beta2 (default 0.999)")
-    how.add_argument("--g-lr", type=_positive_float, help="G's learning rate when it differs from --lr (TTUR)")
-    how.add_argument("--d-lr", type=_positive_float, help="D's learning rate when it differs from --lr")
-    how.add_argument(
-        "--r1-gamma", type=float, help="weight of the R1 penalty on D's gradient at real data (default 0: off)"
-    )
-    how.add_argument(
-        "--ema", type=float, help="decay of a moving average of G's weights that samples and evaluations use, "
-        "e.g. 0.999 (default 0: off)"
-    )  # fmt: skip
-    how.add_argument(
-        "--augment", help="DiffAugment policy for D's inputs: comma-separated color, translation, cutout; "
-        "'none' turns it off (default off)"
-    )  # fmt: skip
-    how.add_argument(
-        "--max-minutes", type=_positive_float, help="stop at the first step boundary after M minutes of "
-        "training, as if --steps were reached (checkpoint, samples, metrics); --resume continues the run"
-    )  # fmt: skip
+    for flag, kind, text in (  # the fast recipe's parts (minigan/gan/ema.py, augment.py)
+        ("--beta2", float, "Adam beta2 (default 0.999)"),
+        ("--g-lr", _positive_float, "G's learning rate when it differs from --lr (TTUR)"),
+        ("--d-lr", _positive_float, "D's learning rate when it differs from --lr"),
+        ("--r1-gamma", float, "weight of the R1 penalty on D's gradient at real data (default 0: off)"),
+        ("--ema", float, "decay of the moving average of G that samples and evaluations use (0.999; default off)"),
+        ("--augment", str, "DiffAugment policy for D's inputs: color, translation, cutout, comma-separated; none"),
+        ("--max-minutes", _positive_float, "stop at the first step after M minutes, as if --steps were reached"),
+    ):
+        how.add_argument(flag, type=kind, help=text)
     how.add_argument("--d-steps", type=_int_at_least(1), help="D updates per step (default: 5 for WGAN, else 1)")
     how.add_argument("--g-steps", type=_int_at_least(1), help="G updates per step (default 1)")
     how.add_argument("--latent-dim", type=_int_at_least(1), help="size of z (default: the model's)")
