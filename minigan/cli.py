@@ -210,7 +210,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--model",
         choices=MODEL_NAMES,
         default=None,
-        help="mlp-gan (default), conv-gan, dcgan, cgan (class-conditional MLP GAN); toys: ring-2d, grid-2d "
+        help="mlp-gan (default), conv-gan, dcgan, dcgan-fast (the fast recipe: spectral norm, EMA of G), cgan "
+        "(class-conditional MLP GAN); toys: ring-2d, grid-2d "
         "(2-D mixtures), gaussian-1d, mixture-1d (the Gaussian-fitting experiment)",
     )
     what.add_argument(
@@ -241,8 +242,8 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "--steps",
         type=_int_at_least(1),
         default=None,
-        help="total training steps, one D phase + one G phase each (default: 4000 for mlp-gan, 1000 for the "
-        "other image models, 5000 for ring-2d/grid-2d, 3000 for the 1-D toys); "
+        help="total training steps, one D phase + one G phase each (default: 4000 for mlp-gan, 8000 for "
+        "dcgan-fast, 1000 for the other image models, 5000 for ring-2d/grid-2d, 3000 for the 1-D toys); "
         "with --resume, the step to continue up to",
     )
     length.add_argument("--epochs", type=_int_at_least(1), default=None, help="train for N passes over the data")
@@ -251,9 +252,14 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         "of training, as if --steps were reached (checkpoint, samples, metrics); --resume continues the run"
     )  # fmt: skip
     how.add_argument(
-        "--batch-size", type=_int_at_least(1), default=None, help="samples per batch (default 128; toys 256/512)"
+        "--batch-size",
+        type=_int_at_least(1),
+        default=None,
+        help="samples per batch (default 128; dcgan-fast 32; toys 256/512)",
     )
-    how.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4; toys 1e-3)")
+    how.add_argument(
+        "--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4; dcgan-fast 5e-4; toys 1e-3)"
+    )
     how.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5)")
     how.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default 0.999)")
     how.add_argument(
@@ -271,7 +277,7 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     how.add_argument(
         "--augment", default=None, help="DiffAugment policy for D's inputs: comma-separated color, translation, "
-        "cutout; 'none' turns it off (default off; dcgan-fast translation,cutout)"
+        "cutout, e.g. translation,cutout; 'none' turns it off (default off)"
     )  # fmt: skip
     how.add_argument(
         "--d-steps", type=_int_at_least(1), default=None, help="D updates per step (default: 5 for WGAN, else 1)"
