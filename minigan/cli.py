@@ -109,8 +109,8 @@ def _add_what_to_train(what: argparse._ArgumentGroup) -> None:
     from minigan.gan.run import MODEL_NAMES
 
     what.add_argument(
-        "--model", choices=MODEL_NAMES, help="mlp-gan (default), conv-gan, dcgan, cgan (class-conditional MLP GAN); "
-        "toys: ring-2d, grid-2d (2-D mixtures), gaussian-1d, mixture-1d (the Gaussian-fitting experiment)"
+        "--model", choices=MODEL_NAMES, help="mlp-gan (default), conv-gan, dcgan, dcgan-fast (spectral norm, "
+        "EMA of G), cgan (conditional); toys: ring-2d, grid-2d (2-D mixtures), gaussian-1d, mixture-1d"
     )  # fmt: skip
     what.add_argument("--dataset", type=_dataset_arg, metavar="DATA", help=train.DATASET_HELP)
     what.add_argument(
@@ -137,13 +137,13 @@ def _add_what_to_train(what: argparse._ArgumentGroup) -> None:
 def _add_how_to_train(how: argparse._ArgumentGroup) -> None:
     length = how.add_mutually_exclusive_group()
     length.add_argument(
-        "--steps", type=_int_at_least(1), help="total training steps, one D phase + one G phase each (default: "
-        "4000 for mlp-gan, 1000 for the other image models, 5000 for ring-2d/grid-2d, 3000 for the 1-D toys); "
+        "--steps", type=_int_at_least(1), help="total training steps, one D phase + one G phase each "
+        "(default: 4000 mlp-gan, 8000 dcgan-fast, 1000 other image models, 5000 toys 2-D, 3000 toys 1-D); "
         "with --resume, the step to continue up to"
     )  # fmt: skip
     length.add_argument("--epochs", type=_int_at_least(1), help="train for N passes over the data")
-    how.add_argument("--batch-size", type=_int_at_least(1), help="samples per batch (default 128; toys 256/512)")
-    how.add_argument("--lr", type=_positive_float, help="Adam learning rate (default 2e-4; toys 1e-3)")
+    how.add_argument("--batch-size", type=_int_at_least(1), help="per batch (default 128; dcgan-fast 32; toys 256/512)")
+    how.add_argument("--lr", type=_positive_float, help="Adam learning rate (default 2e-4; dcgan-fast 5e-4; toys 1e-3)")
     how.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
     for flag, kind, text in (  # the fast recipe's parts (minigan/gan/ema.py, augment.py)
         ("--beta2", float, "Adam beta2 (default 0.999)"),
@@ -151,7 +151,7 @@ def _add_how_to_train(how: argparse._ArgumentGroup) -> None:
         ("--d-lr", _positive_float, "D's learning rate when it differs from --lr"),
         ("--r1-gamma", float, "weight of the R1 penalty on D's gradient at real data (default 0: off)"),
         ("--ema", float, "decay of the moving average of G that samples and evaluations use (0.999; default off)"),
-        ("--augment", str, "DiffAugment policy for D's inputs: color, translation, cutout, comma-separated; none"),
+        ("--augment", str, "DiffAugment policy for D's inputs: color, translation, cutout, comma-separated"),
         ("--max-minutes", _positive_float, "stop at the first step after M minutes, as if --steps were reached"),
     ):
         how.add_argument(flag, type=kind, help=text)
