@@ -4,6 +4,8 @@
   R1, least squares, hinge, relativistic average; label smoothing and instance noise;
 - ``trainer``: :class:`GANTrainer`, one discriminator phase on ``G(z).detach()`` then one
   generator phase through a frozen D, with a history of every step;
+- ``ema``: :class:`EMA`, an exponential moving average of G's weights to sample from;
+- ``augment``: :class:`DiffAugment`, differentiable augmentation of D's inputs;
 - ``run``: :class:`~minigan.gan.run.TrainingRun`, the resumable training runs behind
   ``minigan train`` (checkpoints that resume bit for bit, Ctrl-C safe);
 - ``experiments``: the 1-D Gaussian-fitting reproductions and the vanishing-gradient
@@ -13,6 +15,8 @@
 Read next: ``minigan/gan/losses.py``.
 """
 
+from minigan.gan.augment import DiffAugment
+from minigan.gan.ema import EMA
 from minigan.gan.losses import LOSSES, GANLoss, get_loss, gradient_penalty, instance_noise, r1_penalty
 from minigan.gan.trainer import (
     Callback,
@@ -29,7 +33,9 @@ from minigan.gan.trainer import (
 __all__ = [
     "LOSSES",
     "Callback",
+    "EMA",
     "CosineLR",
+    "DiffAugment",
     "GANLoss",
     "GANTrainer",
     "ParameterAverage",
