@@ -453,3 +453,26 @@ def test_the_cupy_generator_branch_with_a_stand_in_for_curand(monkeypatch):
     assert set(np.unique(first[2]).tolist()) <= {0.0, 2.0}
     assert np.all((first[1] >= -1.0) & (first[1] < 1.0))
     assert not np.array_equal(g.normal((3, 2)), g.normal((3, 2)))  # each draw takes a new key
+
+
+def test_the_cli_still_prints_the_losses_read_back_once_per_interval(tmp_path, capsys, monkeypatch):
+    from minigan import cli
+
+    # Without a terminal: a line with the losses at every sample interval.
+    out = tmp_path / "plain"
+    args = ["train", "--model", "ring-2d", "--steps", "20", "--sample-every", "10", "--out", str(out)]
+    assert cli.main(args) == 0
+    lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("step ")]
+    assert len(lines) == 2 and all("d_loss" in s and "D(G(z))" in s for s in lines)
+    # On a terminal: the progress bar shows them, read back every --log-every steps (the per-step NaN
+    # check is off, so that the records are the only per-step reads).
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    reads = {}
+    for every in (1, 5):
+        run = [*args[:-1], str(tmp_path / f"bar{every}"), "--log-every", str(every), "--no-stop-on-nan"]
+        with B.count_transfers() as moved:
+            assert cli.main(run) == 0
+        reads[every] = moved.to_host
+        bar = capsys.readouterr().err
+        assert "d_loss" in bar and "g_loss" in bar
+    assert reads[1] - reads[5] >= 15  # 20 read-backs of the records against 4: the rest is the same
