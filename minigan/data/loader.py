@@ -122,10 +122,19 @@ def load_dataset(
         images, labels = images[:n].copy(), labels[:n].copy()
     spec = files.spec
     if key == "auto":
-        logger.warning("dataset 'auto': using %s %s (%d images) from %s", spec.title, split, len(labels), files.origin)
+        logger.warning("dataset 'auto': using %s %s (%d images) from %s", spec.title, split, len(labels), _shown(files))
     else:
-        logger.info("using %s %s (%d images) from %s", spec.title, split, len(labels), files.origin)
+        logger.info("using %s %s (%d images) from %s", spec.title, split, len(labels), _shown(files))
     return Dataset(images, labels, spec.name, files.split, files.origin, spec.class_names)
+
+
+def _shown(files: Any) -> str:
+    """Where the files came from, as a path relative to the working folder when it is one: a message
+    (or a notebook's committed output) then says the same on every machine."""
+    origin = files.origin
+    if os.path.isabs(origin) and os.path.isdir(origin):
+        return os.path.relpath(origin)
+    return origin
 
 
 def _glyphs(split: str, value_range: tuple[float, float], seed: int, n: int | None, reason: str) -> Dataset:
