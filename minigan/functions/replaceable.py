@@ -5,8 +5,9 @@ tricks that make training fast (chunked buffers, threads, first-order backward p
 arrays, ...) live apart, in ``minigan/kernels/``, as *subclasses* of the textbook primitives
 that compute the same numbers. A textbook primitive marked ``@replaceable`` can be replaced:
 while kernels are on (the default), constructing it, e.g. ``Conv2d(stride, pads)``, gives the
-registered faster subclass instead. Nothing in ``functions/`` imports ``kernels/``; the kernels
-register themselves when ``import minigan`` imports them.
+registered faster subclass instead. The dependency runs one way only: the kernels package
+depends on this one and registers itself when ``import minigan`` loads it; the textbook never
+refers to the kernels.
 
 Kernels off, the textbook runs alone: ``MINIGAN_KERNELS=0`` in the environment, or
 ``with minigan.kernels.textbook(): ...`` (see :func:`use_kernels`). The tests run both ways
@@ -26,7 +27,7 @@ __all__ = ["kernels_enabled", "register", "registered", "replaceable", "use_kern
 
 T = TypeVar("T", bound=type)
 
-#: textbook primitive -> its faster equal (filled by minigan/kernels/ at import).
+#: textbook primitive -> its faster equal (filled in by the kernels package when it loads).
 _faster: dict[type, type] = {}
 #: The switch, like the grad mode: scoped, explicit, read at every construction.
 _enabled: bool = os.environ.get("MINIGAN_KERNELS", "1").strip() not in ("0", "false", "off", "no")
