@@ -525,7 +525,7 @@ def test_function_with_constant_array_input():
 
 def test_reductions_return_arrays_not_scalars():
     y = F.sum(T([1.0, 2.0]))
-    assert hasattr(y.data, "__array_namespace__") and y.shape == ()
+    assert B.is_array(y.data) and y.shape == ()  # an array of the backend, not a Python float
 
 
 # ----------------------------------------------------------------------------
