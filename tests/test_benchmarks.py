@@ -50,6 +50,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "memory.py": (["--quick", "--out", "{tmp}"], "memory.json"),
     "cpu_vs_gpu.py": (["--quick", "--out", "{tmp}"], "cpu_vs_gpu.json"),
     "quality.py": (["--quick", "--out", "{tmp}"], "quality.json"),
+    "profile_step.py": (["--quick"], None),
 }
 #: the scripts with PyTorch columns, run again with torch hidden (and any extra arguments for that run)
 NO_TORCH: dict[str, list[str]] = {
