@@ -15,6 +15,7 @@ Usage::
 
     python benchmarks/profile_step.py --model dcgan --batch 256 --backend cupy
     python benchmarks/profile_step.py --quick          # the MLP-GAN on numpy, seconds
+    python benchmarks/profile_step.py --backend cupy --textbook-for ConvTranspose2d   # does that kernel pay?
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from step import PAIRS, MiniganStep, build  # noqa: E402
 
 import minigan  # noqa: E402
 from minigan.autograd import Function  # noqa: E402
+from minigan.functions.replaceable import registered, textbook_for  # noqa: E402
 
 
 def count_ops(step: MiniganStep) -> int:
@@ -62,11 +64,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--top", type=int, default=25, help="how many functions of the profile to print")
     p.add_argument("--quick", action="store_true", help="the MLP-GAN at batch 8, 3 steps")
+    kernels = {cls.__name__: cls for cls in registered()}
+    p.add_argument(
+        "--textbook-for",
+        nargs="+",
+        default=[],
+        choices=sorted(kernels),
+        help="build these primitives' textbook versions (the other kernels stay on): which kernel pays here?",
+    )
     a = p.parse_args(argv)
     if a.quick:
         a.model, a.batch, a.steps, a.warmup, a.top = "mlp-gan", 8, 3, 1, 10
     minigan.set_backend(a.backend)
-    step = MiniganStep(*build(a.model, a.batch))
+    with textbook_for(*(kernels[name] for name in a.textbook_for)):
+        step = MiniganStep(*build(a.model, a.batch))
+        run(step, a)
+
+
+def run(step: MiniganStep, a: argparse.Namespace) -> None:
+    """Time, count and profile the steps (inside the kernels setting: ops are built as they run)."""
     for _ in range(a.warmup):
         step()
     step.sync()
@@ -88,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     text = io.StringIO()
     pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(a.top)
 
-    print(f"{a.model} batch {a.batch} on {a.backend}: {ms:.2f} ms/step (wall, {a.steps} steps)")
+    textbook = f", textbook for {' '.join(a.textbook_for)}" if a.textbook_for else ""
+    print(f"{a.model} batch {a.batch} on {a.backend}{textbook}: {ms:.2f} ms/step (wall, {a.steps} steps)")
     print(f"{ops} autograd ops per step: {ms * 1e3 / ops:.1f} us of wall time per op")
     print(f"\ncProfile over {a.steps} steps (the profiler itself slows Python down), by own time:")
     print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[:20000])

@@ -73,3 +73,20 @@ def use_kernels(enabled: bool) -> Iterator[None]:
         yield
     finally:
         _enabled = previous
+
+
+@contextlib.contextmanager
+def textbook_for(*textbook: type) -> Iterator[None]:
+    """Inside a ``with`` block, build these primitives' textbook versions, the other kernels staying on.
+
+    For measuring which replacement pays on a backend (``benchmarks/profile_step.py --textbook-for``).
+    """
+    unknown = [cls.__name__ for cls in textbook if cls not in _faster]
+    if unknown:
+        raise ValueError(f"no kernel replaces {', '.join(unknown)}; replaced: {sorted(c.__name__ for c in _faster)}")
+    saved = {cls: _faster.pop(cls) for cls in textbook}
+    try:
+        yield
+    finally:
+        _faster.update(saved)
+
