@@ -89,4 +89,3 @@ def textbook_for(*textbook: type) -> Iterator[None]:
         yield
     finally:
         _faster.update(saved)
-
