@@ -216,3 +216,19 @@ def test_batch_norm_kernel_equals_the_textbook_and_moves_the_running_averages_al
     np.testing.assert_allclose(m_fast, m_slow, rtol=1e-12)
     np.testing.assert_allclose(v_fast, v_slow, rtol=1e-12)
     np.testing.assert_allclose(m_slow, 0.3 * x.mean(axis=tuple(a for a in range(x.ndim) if a != 1)), rtol=1e-12)
+
+
+def test_textbook_for_builds_only_the_named_primitives_textbook_and_restores_the_kernel():
+    from minigan.functions.conv import Conv2d, ConvTranspose2d
+    from minigan.functions.replaceable import kernels_enabled, registered, textbook_for
+
+    if not kernels_enabled():
+        pytest.skip("kernels are off (MINIGAN_KERNELS=0): nothing to replace")
+    fast_conv, fast_transposed = registered()[Conv2d], registered()[ConvTranspose2d]
+    with textbook_for(ConvTranspose2d):
+        assert type(ConvTranspose2d.__new__(ConvTranspose2d)) is ConvTranspose2d
+        assert type(Conv2d.__new__(Conv2d)) is fast_conv  # the others stay on
+    assert registered()[ConvTranspose2d] is fast_transposed
+    with pytest.raises(ValueError, match="no kernel replaces int"):
+        with textbook_for(int):
+            pass
