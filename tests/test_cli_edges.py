@@ -285,11 +285,11 @@ def _fail_with(monkeypatch, error: Exception) -> list[str]:
 
     asked: list[str] = []
 
-    def http_get(url: str, timeout: float) -> bytes:
+    def fetch(url: str, folder, timeout: float):
         asked.append(url)
         raise error
 
-    monkeypatch.setattr(mnist, "_http_get", http_get)
+    monkeypatch.setattr(mnist, "_fetch", fetch)
     return asked
 
 
@@ -298,11 +298,12 @@ MIRRORS = ["https://a.example/mnist/", "https://b.example/mnist/", "https://c.ex
 
 def test_no_network_stops_after_the_first_mirror(tmp_path, monkeypatch, caplog):
     import socket
-    import urllib.error
+
+    import requests
 
     from minigan.data import mnist
 
-    asked = _fail_with(monkeypatch, urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))
+    asked = _fail_with(monkeypatch, requests.ConnectionError(socket.gaierror(-2, "Name or service not known")))
     with caplog.at_level("WARNING", logger="minigan.data"), pytest.raises(mnist.MNISTNotFound) as info:
         mnist.fetch_mnist("train", cache_dir=tmp_path, mirrors=MIRRORS, data_dir=tmp_path)
     assert asked == [MIRRORS[0] + "train-images-idx3-ubyte.gz"]
@@ -315,14 +316,14 @@ def test_no_network_stops_after_the_first_mirror(tmp_path, monkeypatch, caplog):
 
 @pytest.mark.parametrize("kind", ["http-404", "refused"])
 def test_a_server_side_failure_still_tries_every_mirror(tmp_path, monkeypatch, kind):
-    import urllib.error
+    import requests
 
     from minigan.data import mnist
 
     error = (
-        urllib.error.HTTPError(MIRRORS[0], 404, "Not Found", {}, None)  # type: ignore[arg-type]
+        requests.HTTPError("404 Client Error: Not Found")
         if kind == "http-404"
-        else urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))  # that one server
+        else requests.ConnectionError(ConnectionRefusedError(111, "Connection refused"))  # that one server
     )
     asked = _fail_with(monkeypatch, error)
     with pytest.raises(mnist.MNISTNotFound) as info:
@@ -332,11 +333,12 @@ def test_a_server_side_failure_still_tries_every_mirror(tmp_path, monkeypatch, k
 
 def _offline_auto_train(tmp_path, monkeypatch, *flags: str) -> int:
     import socket
-    import urllib.error
+
+    import requests
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("MINIGAN_DATA", raising=False)
-    _fail_with(monkeypatch, urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")))
+    _fail_with(monkeypatch, requests.ConnectionError(socket.gaierror(-3, "Temporary failure in name resolution")))
     argv = ["train", "--dataset", "auto", "--limit", "64", "--batch-size", "16", "--steps", "1", *flags]
     return cli.main([*argv, "--sample-every", "0", "--out", str(tmp_path / "run")])
 

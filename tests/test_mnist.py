@@ -377,6 +377,17 @@ def test_server_down_gives_clear_error(tmp_path):
     assert files_in(tmp_path / "cache") == []
 
 
+def test_a_failed_name_lookup_means_offline_through_the_real_download_stack(tmp_path):
+    # ".invalid" never resolves (RFC 6761): pooch -> requests -> urllib3 -> socket.gaierror, the
+    # error an offline machine gets. One try, then a clear "no network", no file in the cache.
+    urls = ["http://mnist-mirror.invalid/a/", "http://mnist-mirror.invalid/b/"]
+    with pytest.raises(MNISTNotFound) as info:
+        download(tmp_path, urls)
+    assert info.value.offline and len(info.value.attempts) == 1
+    assert "no network" in info.value.attempts[0] and "other 1 mirror(s) not tried" in info.value.attempts[0]
+    assert files_in(tmp_path / "cache") == []
+
+
 def test_corrupt_cached_file_is_replaced(server, tmp_path):
     _, url = server
     cached = tmp_path / "cache" / "mnist" / "train-labels-idx1-ubyte.gz"

@@ -15,13 +15,15 @@ Where the files are looked for, in order:
 
 1. the ``data_dir`` argument (``--data-dir`` on the command line);
 2. the directory in the ``MINIGAN_DATA`` environment variable;
-3. the per-user cache, ``$XDG_CACHE_HOME/minigan`` or ``~/.cache/minigan``.
+3. the per-user cache (pooch's ``os_cache``: ``$XDG_CACHE_HOME/minigan`` or
+   ``~/.cache/minigan`` on Linux).
 
 In each directory the files may sit directly, or in a ``mnist`` /
 ``fashion-mnist`` subdirectory (or torchvision's ``MNIST/raw``), gzipped
 (``.gz``) or not. Files that are missing everywhere are downloaded into the
-cache from several public mirrors in turn, verified, and only then moved into
-place with an atomic rename, so a partial or corrupt download is never used.
+cache from several public mirrors in turn (the transfer is pooch's), verified,
+and only then moved into place with an atomic rename, so a partial or corrupt
+download is never used.
 
 Verification: for MNIST the SHA-256 of each *decompressed* file is known (it is
 the same whichever mirror recompressed the file), so the content is checked
@@ -36,19 +38,15 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
-import http.client
 import logging
 import os
 import socket
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from minigan.atomic import atomic_write
 from minigan.backend import host_np as np
 
 __all__ = [
@@ -298,9 +296,11 @@ def _validate(array: Any, kind: str, count: int | None, source: str) -> None:
 # Finding the files
 # ----------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    """The per-user cache: ``$XDG_CACHE_HOME/minigan``, else ``~/.cache/minigan``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "minigan"
+    """The per-user cache, as pooch places it: ``$XDG_CACHE_HOME/minigan`` or ``~/.cache/minigan``
+    on Linux, ``~/Library/Caches/minigan`` on macOS, the local app data folder on Windows."""
+    import pooch
+
+    return Path(pooch.os_cache("minigan"))
 
 
 def _search_dirs(data_dir: str | os.PathLike | None, cache_dir: Path) -> list[tuple[Path, str]]:
@@ -449,6 +449,19 @@ class _NoNetwork(Exception):
 _NO_NETWORK_ERRNOS = frozenset({errno.ENETUNREACH, errno.ENETDOWN})
 
 
+def _causes(e: BaseException) -> list[BaseException]:
+    """``e`` and every exception behind it: requests wraps urllib3, which wraps the socket's error."""
+    found: list[BaseException] = []
+    stack: list[Any] = [e]
+    while stack:
+        x = stack.pop()
+        if not isinstance(x, BaseException) or any(x is f for f in found):
+            continue
+        found.append(x)
+        stack += [x.__cause__, x.__context__, getattr(x, "reason", None), *x.args]
+    return found
+
+
 def _no_network(e: BaseException) -> bool:
     """True when a download error says no server at all can be reached from here.
 
@@ -456,12 +469,20 @@ def _no_network(e: BaseException) -> bool:
     network. A refused connection, a timeout or an HTTP error (404, 403, ...) concern one
     server, and the next mirror is another server, so those do not count.
     """
-    if isinstance(e, urllib.error.HTTPError):
-        return False
-    reason = e.reason if isinstance(e, urllib.error.URLError) else e
-    if isinstance(reason, socket.gaierror):
-        return True
-    return isinstance(reason, OSError) and reason.errno in _NO_NETWORK_ERRNOS
+    for cause in _causes(e):
+        if isinstance(cause, socket.gaierror):
+            return True
+        if isinstance(cause, OSError) and cause.errno in _NO_NETWORK_ERRNOS:
+            return True
+    return False
+
+
+def _describe(e: BaseException) -> str:
+    """One line for a failed download; a connection cut mid-file says so in words."""
+    text = f"{type(e).__name__}: {e}"
+    if any(type(c).__name__ in ("IncompleteRead", "ChunkedEncodingError", "ProtocolError") for c in _causes(e)):
+        return f"download interrupted before the end of the file ({text})"
+    return text
 
 
 def _download(
@@ -476,61 +497,72 @@ def _download(
 ) -> tuple[Path, Any, str] | None:
     """Try each mirror in turn; on success the verified file is at ``target_dir/name.gz``.
 
-    Returns (path, contents, url), or None after recording each failure in ``attempts``.
+    pooch does the transfer into a staging folder the loader never looks in; the file is
+    verified there and only then renamed into place, so a corrupt or cut download is never
+    used. Returns (path, contents, url), or None after recording each failure in ``attempts``.
     Raises :class:`_NoNetwork` (the failure recorded too) as soon as one failure shows there
     is no network at all: trying the other mirrors would only repeat it.
     """
+    staging = target_dir / ".download"
     for i, base in enumerate(urls):
         url = base.rstrip("/") + "/" + name + ".gz"
         download_logger.warning("downloading %s", url)
+        staged: Path | None = None
         try:
-            raw = _http_get(url, timeout)
-            # Verify *before* anything is written where the loader looks.
+            staged = _fetch(url, staging, timeout)
+            raw = staged.read_bytes()
+            # Verify *before* anything is moved where the loader looks.
             data = _decompress(raw, "download")
             if sha256 is not None:
                 _check_sha256(data, sha256, "download")
             array = parse_idx(data, "download")
             _validate(array, kind, count, "download")
-        except (OSError, http.client.HTTPException, IDXError) as e:  # URLError, timeouts, HTTP errors
+        except (OSError, IDXError) as e:  # requests' errors are OSErrors: offline, refused, 404, cut
+            if staged is not None:
+                staged.unlink(missing_ok=True)
             if _no_network(e):
                 rest = len(urls) - i - 1
                 skipped = f"; the other {rest} mirror(s) not tried" if rest else ""
                 attempts.append(f"{url}: no network ({type(e).__name__}: {e}){skipped}")
                 download_logger.warning("  failed: no network (%s)%s", e, skipped)
                 raise _NoNetwork from e
-            attempts.append(f"{url}: {type(e).__name__}: {e}")
-            download_logger.warning("  failed: %s", e)
+            attempts.append(f"{url}: {_describe(e)}")
+            download_logger.warning("  failed: %s", _describe(e))
             continue
         path = target_dir / (name + ".gz")
-        _atomic_write(path, raw)
+        os.replace(staged, path)  # atomic: the file under the real name is whole and verified
+        _remove_if_empty(staging)
         return path, array, url
+    _remove_if_empty(staging)
     return None
 
 
-def _http_get(url: str, timeout: float) -> bytes:
-    """The body of ``url``; raises OSError if it is shorter than the server announced."""
-    request = urllib.request.Request(url, headers={"User-Agent": "minigan (https://pypi.org/project/minigan)"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        expected = response.headers.get("Content-Length")
-        try:
-            body = response.read()
-        except http.client.IncompleteRead as e:  # the server closed the connection early
-            raise OSError(f"download interrupted after {len(e.partial)} bytes") from e
-    if expected is not None and len(body) != int(expected):
-        raise OSError(f"download truncated: got {len(body)} of {expected} bytes")
-    return body
+def _fetch(url: str, folder: Path, timeout: float) -> Path:
+    """Download ``url`` into ``folder`` with pooch and return the file's path.
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent or complete.
-
-    The bytes go to a temporary file in the same directory first, are flushed to
-    disk, and then ``os.replace`` renames it, which is atomic on POSIX and Windows.
-    A crash leaves at most a stray ``.part`` temporary file, never a half file
-    under the real name.
+    No hash is given to pooch: the known SHA-256 is that of the *decompressed* file (the same
+    whichever mirror recompressed it), which :func:`_download` checks itself.
     """
-    with atomic_write(path) as f:
-        f.write(data)
+    import pooch  # lazily: requests is slow to import, and most runs find the files locally
+
+    downloader = pooch.HTTPDownloader(
+        progressbar=False, timeout=timeout, headers={"User-Agent": "minigan (https://pypi.org/project/minigan)"}
+    )
+    pooch_logger = pooch.get_logger()
+    level = pooch_logger.level
+    pooch_logger.setLevel(logging.WARNING)  # our own "downloading ..." line says it already
+    try:
+        fname = url.rsplit("/", 1)[1]
+        return Path(pooch.retrieve(url, known_hash=None, fname=fname, path=folder, downloader=downloader))
+    finally:
+        pooch_logger.setLevel(level)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # missing, or holds another process's download
+        pass
 
 
 def _not_found_message(
