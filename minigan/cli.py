@@ -202,9 +202,10 @@ def _add_train_output(out: argparse._ArgumentGroup) -> None:
 
 def add_sample_command(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sample", help=sample.HELP, description=sample.DESCRIPTION)
-    p.add_argument("--checkpoint", required=True, help="the checkpoint.npz of a training run")
+    p.add_argument("--checkpoint", help="the checkpoint.npz of a training run (or --pretrained)")
+    p.add_argument("--pretrained", metavar="NAME", help="a generator shipped with minigan, e.g. dcgan-fast")
     p.add_argument("-n", type=_int_at_least(1), default=64, help="number of samples (default 64)")
-    p.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
+    p.add_argument("--out", default="samples.png", help="a .png grid (default samples.png), or .npy: the raw samples")
     p.add_argument("--label", type=int, help="conditional models: the class to draw (0-9)")
     p.add_argument("--nrow", type=_int_at_least(1), help="images per row (default: square)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
@@ -285,11 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with quiet_downloads(getattr(args, "quiet", False)):
             return args.handler(command_options(args))
-    except UsageError as e:
-        print(f"minigan: error: {e}", file=sys.stderr)
-        return 2
-    except BackendError as e:  # $MINIGAN_BACKEND names a backend this machine cannot run (no GPU, ...)
-        print(f"minigan: error: {one_line(e)}", file=sys.stderr)
+    except (UsageError, BackendError) as e:  # or $MINIGAN_BACKEND names one this machine cannot run (no GPU)
+        print(f"minigan: error: {e if isinstance(e, UsageError) else one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside a training loop (which saves and reports by itself)
         print("minigan: interrupted", file=sys.stderr)

@@ -47,6 +47,7 @@ LAYERS = {
     "models": 6,  # the GAN architectures (common.md: "gan (losses, trainer, models)")
     "data": 7,
     "metrics": 7,
+    "pretrained": 7,  # shipped generators: rebuilt by gan.run from a stripped checkpoint
     "viz": 7,
     "app": 7.5,  # the application behind each command (minigan/app/): drives gan, data, metrics, viz
     "cli": 8,

@@ -1,8 +1,10 @@
 """`minigan sample`: rebuild the generator of a checkpoint and draw a grid of its samples.
 
-The checkpoint's config says which generator to build (:func:`minigan.gan.run.build_generator`),
-how big its noise is and what its outputs are: images (a grid, :func:`minigan.viz.save_image_grid`),
-points of a ``csv:`` data set, or points of a 2-D toy mixture (scatter plots, :mod:`minigan.viz.toy`).
+The checkpoint (a run's, or one shipped in :mod:`minigan.pretrained`) says which generator to
+build (:func:`minigan.gan.run.build_generator`), how big its noise is and what its outputs are:
+images (a grid, :func:`minigan.viz.save_image_grid`), points of a ``csv:`` data set, or points of
+a 2-D toy mixture (scatter plots, :mod:`minigan.viz.toy`). ``--out X.npy`` writes the raw samples
+instead, for scoring them with other tools: images as float32 ``(N, C, H, W)`` in [0, 1].
 
 Read next: ``minigan/app/evaluate.py``.
 """
@@ -14,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from minigan import backend as B
+from minigan import pretrained
 from minigan.app.common import UsageError, check_writable, one_line, read_run_checkpoint, refuse_run_file
+from minigan.atomic import atomic_write
 from minigan.backend import host_np as np
 from minigan.data import toy
 from minigan.gan import run as R
@@ -25,8 +29,9 @@ __all__ = ["DESCRIPTION", "HELP", "SampleOptions", "run_sample"]
 
 HELP = "draw samples from the generator of a `minigan train` checkpoint"
 DESCRIPTION = (
-    "Rebuild the generator stored in a checkpoint written by `minigan train` and save a grid "
-    "of its samples as a PNG (a scatter plot for the 2-D toy models)."
+    "Rebuild the generator stored in a checkpoint written by `minigan train` (or one shipped with "
+    "minigan: --pretrained NAME) and save a grid of its samples as a PNG (a scatter plot for the "
+    "2-D toy models), or the raw samples as a .npy array."
 )
 
 
@@ -34,7 +39,8 @@ DESCRIPTION = (
 class SampleOptions:
     """What `minigan sample` takes (the flags of the same names; ``n`` is ``-n``)."""
 
-    checkpoint: str
+    checkpoint: str | None = None
+    pretrained: str | None = None
     n: int = 64
     out: str = "samples.png"
     label: int | None = None
@@ -47,7 +53,15 @@ def run_sample(options: SampleOptions) -> int:
     out = Path(options.out)
     refuse_run_file(out, "--out")
     check_writable(out, "--out", folder=False)  # before the (slow) work, as every command does
-    ckpt = read_run_checkpoint(Path(options.checkpoint), what="--checkpoint")
+    if (options.pretrained is None) == (options.checkpoint is None):
+        raise UsageError("give --checkpoint (a run's) or --pretrained (a shipped generator), one of them")
+    if options.pretrained is not None:
+        try:
+            ckpt = read_run_checkpoint(pretrained.path(options.pretrained), what="--pretrained")
+        except pretrained.PretrainedError as e:
+            raise UsageError(f"--pretrained: {e}") from None
+    else:
+        ckpt = read_run_checkpoint(Path(str(options.checkpoint)), what="--checkpoint")
     config = ckpt.extra["config"]
     classes = config.get("num_classes")
     if options.label is not None:
@@ -80,9 +94,16 @@ def labels_and_columns(options: SampleOptions, classes: int | None) -> tuple[Any
 
 
 def save_samples(out: Path, x: Any, config: dict[str, Any], nrow: int | None) -> None:
-    """An image grid, or a scatter plot of points (with the toy mixture's modes when there is one)."""
+    """An image grid, or a scatter plot of points (with the toy mixture's modes when there is one);
+    ``.npy``: the samples themselves (images float32 ``(N, C, H, W)`` in [0, 1], points as drawn)."""
     n = len(x)
-    if config.get("image_shape"):
+    if out.suffix.lower() == ".npy":
+        if config.get("image_shape"):
+            lo, hi = config["value_range"]
+            x = np.clip((x.reshape(n, *config["image_shape"]) - lo) / (hi - lo), 0.0, 1.0)
+        with atomic_write(out) as f:
+            np.save(f, np.asarray(x, dtype=np.float32))
+    elif config.get("image_shape"):
         x = x.reshape(n, *config["image_shape"])
         save_image_grid(x, out, nrow=nrow, value_range=tuple(config["value_range"]))
     elif str(config.get("dataset", "")).startswith("csv:"):

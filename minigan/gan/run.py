@@ -60,6 +60,7 @@ from typing import Any
 from minigan import backend as B
 from minigan import checkpoint, models
 from minigan.autograd import Tensor, no_grad
+from minigan.backend import host_np as np
 from minigan.gan.augment import DiffAugment
 from minigan.gan.ema import EMA
 from minigan.gan.trainer import GANTrainer
@@ -681,10 +682,19 @@ def sample(
     latent_dim: int,
     rng: B.Generator,
     labels: Any = None,
+    batch_size: int = 500,
 ) -> Any:
-    """``n`` samples of a generator in eval mode as a host array (for ``minigan sample``)."""
-    z = Tensor(rng.normal((n, latent_dim)))
+    """``n`` samples of a generator in eval mode as a host array (for ``minigan sample``).
+
+    The noise is drawn at once (so the samples do not depend on ``batch_size``) and goes through
+    G ``batch_size`` rows at a time, which bounds the memory of 10,000 samples.
+    """
+    z = rng.normal((n, latent_dim))
+    y = None if labels is None else B.asarray(labels)
     G.eval()
+    parts = []
     with no_grad():
-        y = G(z) if labels is None else G(z, Tensor(B.asarray(labels)))
-    return B.to_numpy(y)
+        for i in range(0, n, batch_size):
+            zi = Tensor(z[i : i + batch_size])
+            parts.append(B.to_numpy(G(zi) if y is None else G(zi, Tensor(y[i : i + batch_size]))))
+    return np.concatenate(parts)
