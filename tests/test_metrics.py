@@ -455,3 +455,19 @@ def test_the_classifier_on_the_mnist_test_set():
     # second halves differ more (~37): the first 5,000 test images come from NIST's cleaner training set.
     assert metrics.frechet_distance(feats[::2], feats[1::2]) < 5.0
     assert metrics.frechet_distance(feats[:5000], feats[5000:]) > metrics.frechet_distance(feats[::2], feats[1::2])
+
+
+def test_label_accuracy_reads_back_the_class_each_image_was_drawn_for(glyphs):
+    clf = metrics.load_classifier()
+    labels = np.asarray(glyphs.labels)
+    predicted = clf.probs(glyphs.images).argmax(1)
+    right = metrics.evaluate_images(glyphs.images, glyphs.images, clf, parzen=False, labels=labels, kid_subset_size=50)
+    assert right["label_accuracy"] == pytest.approx((predicted == labels).mean())
+    per_class = [(predicted[labels == k] == k).mean() for k in np.unique(labels)]
+    assert right["label_accuracy_min"] == pytest.approx(min(per_class))
+    wrong = metrics.evaluate_images(
+        glyphs.images, glyphs.images, clf, parzen=False, labels=(labels + 1) % 10, kid_subset_size=50
+    )
+    assert wrong["label_accuracy"] < 0.2 < 0.8 <= right["label_accuracy"]
+    assert "label_accuracy" not in metrics.evaluate_images(glyphs.images, glyphs.images, clf, parzen=False,
+                                                           kid_subset_size=50)  # fmt: skip

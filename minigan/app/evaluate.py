@@ -127,6 +127,10 @@ def scores_line(values: dict[str, Any]) -> str:
         f"precision {values['precision']:.3f}  recall {values['recall']:.3f}  "
         f"classes {values['classes_covered']}/10"
     )
+    if "label_accuracy" in values:
+        line += (
+            f"  drawn class read back {values['label_accuracy']:.1%} (worst class {values['label_accuracy_min']:.1%})"
+        )
     if "parzen_ll" in values:
         line += f"  Parzen LL {values['parzen_ll']:.1f} +- {values['parzen_sem']:.1f}"
     return line

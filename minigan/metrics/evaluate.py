@@ -103,6 +103,7 @@ def evaluate_images(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     seed: int = 0,
+    labels: Any = None,
 ) -> dict[str, float]:
     """Score generated images against real ones; a flat dict of floats.
 
@@ -115,6 +116,9 @@ def evaluate_images(
         parzen_sigma: a fixed sigma instead of choosing it on ``parzen_validation``.
         k: neighbours for precision/recall; splits: Inception-Score parts;
         kid_subsets, kid_subset_size, seed: KID's random subsets.
+        labels: for a conditional generator, the class each image was drawn for: adds
+            ``label_accuracy`` (the fraction the classifier reads as that class) and
+            ``label_accuracy_min`` (the same for the worst class).
 
     Returns:
         ``is, is_std, fid, kid, kid_std, precision, recall, classes_covered, kl_to_uniform,
@@ -129,6 +133,10 @@ def evaluate_images(
     )
     pr = scores.precision_recall(ref.features, feats, k=k)
     cov = scores.class_coverage(probs)
+    if labels is not None:
+        labels = np.asarray(labels)
+        hit = np.argmax(probs, axis=1) == labels
+        per_class = [float(hit[labels == k].mean()) for k in np.unique(labels)]
     out: dict[str, float] = {
         "is": is_mean,
         "is_std": is_std,
@@ -142,6 +150,8 @@ def evaluate_images(
         "n_fake": len(feats),
         "n_real": len(ref),
     }
+    if labels is not None:
+        out.update({"label_accuracy": float(hit.mean()), "label_accuracy_min": min(per_class)})
     if parzen is None:
         parzen = ref.parzen_test is not None
     if parzen:
@@ -218,7 +228,8 @@ def evaluate_generator(
     :func:`evaluate_images` (``parzen``, ``k``, ...).
     """
     x = generate(G, n, latent_dim, value_range=value_range, num_classes=num_classes, seed=seed)
-    return evaluate_images(x, real_images, classifier, seed=seed, **kwargs)
+    labels = None if num_classes is None else np.arange(n) % num_classes  # as generate() draws them
+    return evaluate_images(x, real_images, classifier, seed=seed, labels=labels, **kwargs)
 
 
 def mnist_reference(
