@@ -219,7 +219,7 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--checkpoint", required=True, help="the checkpoint.npz of a training run")
     p.add_argument(
-        "--n", type=_int_at_least(10), default=10000, help="samples, test images and Parzen validation images "
+        "-n", "--n", type=_int_at_least(10), default=10000, help="samples, test images and Parzen validation images "
         "(default 10000, the GAN paper's protocol)"
     )  # fmt: skip
     p.add_argument(
