@@ -31,6 +31,8 @@ import minigan
 import minigan.nn as nn
 from minigan.data import toy
 from minigan.gan import GANTrainer
+from minigan.gan.ema import EMA
+from minigan.gan.rejection import rejection_sample
 from minigan.gan.trainer import CosineLR
 from minigan.optim import Adam
 
@@ -55,6 +57,8 @@ class Run:
     gp_weight: float | None = None  # None: the loss's (10 for WGAN-GP)
     minibatch_std: bool = False  # a MinibatchStdDev feature in front of D's last layer
     lr_decay: bool = False  # cosine decay of both learning rates to 0
+    ema: float = 0.0  # sample from an EMA of G's weights with this decay (0: from G itself)
+    drs_gamma: float | None = None  # discriminator rejection sampling with this gamma (None: off)
     seed: int = 0
 
 
@@ -126,13 +130,25 @@ def train(name: str, run: Run, out: Path | None = None, n_eval: int = 2500) -> d
         seed=run.seed,
         n_fixed=n_eval,
     )
-    callbacks = [CosineLR([g_opt, d_opt], run.steps)] if run.lr_decay else []
+    callbacks: list = [CosineLR([g_opt, d_opt], run.steps)] if run.lr_decay else []
+    ema = EMA(G, run.ema) if run.ema else None
+    if ema is not None:
+        callbacks.append(ema)
     start = time.perf_counter()
     trainer.train(run.steps, callbacks)
     seconds = time.perf_counter() - start
-    samples = trainer.sample_fixed()  # 2,500 samples of the fixed noise batch
+    sampler = G if ema is None else ema.average
+    extra = {}
+    if run.drs_gamma is not None:  # G's samples, filtered by D (minigan.gan.rejection)
+        drs = rejection_sample(sampler, D, n_eval, run.latent_dim, minigan.Generator(run.seed + 1), gamma=run.drs_gamma)
+        samples, extra = drs.samples, {"acceptance": round(drs.acceptance, 3)}
+    elif ema is None:
+        samples = trainer.sample_fixed()  # 2,500 samples of the fixed noise batch
+    else:
+        with minigan.no_grad():
+            samples = ema.average(trainer.fixed_noise)
     metrics = toy.mode_metrics(samples, data)
-    result = {"run": name, **metrics, "seconds": round(seconds, 1), "config": asdict(run)}
+    result = {"run": name, **metrics, **extra, "seconds": round(seconds, 1), "config": asdict(run)}
     if out is not None:
         from minigan.viz import toy as vtoy
 
