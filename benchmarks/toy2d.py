@@ -75,6 +75,20 @@ RUNS: dict[str, Run] = {
     # the non-saturating loss on the ring, the hinge loss (and twice the steps) on the grid.
     "best-ring": Run("ring", loss="ns", r1_gamma=0.1, lr_decay=True, steps=5000),
     "best-grid": Run("grid", loss="hinge", r1_gamma=0.1, lr_decay=True, steps=10000),
+    # The same recipes with wider and deeper networks (3 hidden layers of 256) and an EMA of G:
+    # the capacity is what lets G's map from the noise jump between modes instead of bridging them.
+    "wide-ring": Run("ring", loss="ns", r1_gamma=0.1, lr_decay=True, steps=5000, g_hidden=256, d_hidden=256, layers=3),
+    "wide-ring-ema": Run(
+        "ring", loss="ns", r1_gamma=0.1, lr_decay=True, steps=5000, g_hidden=256, d_hidden=256, layers=3, ema=0.999
+    ),
+    "wide-grid-ema": Run(
+        "grid", loss="hinge", r1_gamma=0.1, lr_decay=True, steps=10000, g_hidden=256, d_hidden=256, layers=3, ema=0.999
+    ),
+    # Discriminator rejection sampling on top (minigan.gan.rejection; the ns loss: D's logit estimates
+    # log p_data / p_g): gamma 4 keeps about half of G's samples.
+    "wide-ring-drs": Run(
+        "ring", loss="ns", r1_gamma=0.1, lr_decay=True, steps=5000, g_hidden=256, d_hidden=256, layers=3, drs_gamma=4.0
+    ),
     # WGAN-GP as in Gulrajani et al. (n_critic 5, lambda 10, Adam betas (0.5, 0.9)), with a
     # two-time-scale learning rate (critic 1e-3, generator 1e-4): with equal rates the
     # generator's samples swing around the plane as a whole instead of spreading out.

@@ -40,13 +40,14 @@ __all__ = ["RejectionResult", "rejection_sample"]
 class RejectionResult:
     """The accepted samples (host array) and how many draws it took.
 
-    Attributes: ``samples`` (n, ...) host array; ``drawn``: samples drawn in all;
-    ``acceptance``: ``n / drawn``; ``log_m``: the final bound ``L`` on the logits.
+    Attributes: ``samples`` (n, ...) host array; ``drawn``: samples drawn after the burn-in;
+    ``acceptance``: the fraction of those accepted (more than ``n`` may have been accepted in
+    the last batch); ``log_m``: the final bound ``L`` on the logits.
     """
 
-    def __init__(self, samples: Any, drawn: int, log_m: float) -> None:
+    def __init__(self, samples: Any, accepted: int, drawn: int, log_m: float) -> None:
         self.samples, self.drawn, self.log_m = samples, drawn, log_m
-        self.acceptance = len(samples) / drawn if drawn else 0.0
+        self.acceptance = accepted / drawn if drawn else 0.0
 
 
 def rejection_sample(
@@ -102,7 +103,7 @@ def rejection_sample(
             accept = B.to_host(rng.uniform((batch_size,))) < 1.0 / (1.0 + np.exp(-score))
             kept.append(x[accept])
             count += int(accept.sum())
-        return RejectionResult(np.concatenate(kept)[:n], drawn, log_m)
+        return RejectionResult(np.concatenate(kept)[:n], count, drawn, log_m)
     finally:
         for m, flag in modes:
             m.training = flag
