@@ -695,6 +695,8 @@ def sample(
     parts = []
     with no_grad():
         for i in range(0, n, batch_size):
-            zi = Tensor(z[i : i + batch_size])
-            parts.append(B.to_numpy(G(zi) if y is None else G(zi, Tensor(y[i : i + batch_size]))))
+            # The array API wants in-bounds slices and every axis named (hence `min` and `...`).
+            j = min(i + batch_size, n)
+            zi = Tensor(z[i:j, ...])  # (n, latent) -> (j - i, latent)
+            parts.append(B.to_numpy(G(zi) if y is None else G(zi, Tensor(y[i:j, ...]))))
     return np.concatenate(parts)
