@@ -100,9 +100,11 @@ from minigan.backend import host_np as np
 from minigan.interop import torch_layers as L
 
 __all__ = [
+    "OPTIMIZER_HYPERPARAMS",
     "adam_from_torch",
     "adam_to_torch",
     "from_torch",
+    "load_torch_optimizer_state",
     "load_torch_state",
     "optimizer_from_torch",
     "optimizer_to_torch",
@@ -547,7 +549,8 @@ def from_torch(module: nn.Module) -> mnn.Module:
 # ----------------------------------------------------------------------------
 # Optimizers
 # ----------------------------------------------------------------------------
-_HYPER = {
+#: torch.optim class name -> the hyper-parameters minigan's optimizer shares with it.
+OPTIMIZER_HYPERPARAMS = {
     "Adam": ("lr", "betas", "eps", "weight_decay"),
     "AdamW": ("lr", "betas", "eps", "weight_decay"),
     "SGD": ("lr", "momentum", "dampening", "nesterov", "weight_decay"),
@@ -585,7 +588,7 @@ def optimizer_to_torch(opt: moptim.Optimizer, module: mnn.Module, twin: nn.Modul
     keys = state_key_map(module)
     theirs = dict(_unwrap(twin).named_parameters())
     params = [theirs[keys[names[id(p)]]] for p in opt.params]
-    topt = getattr(torch.optim, kind)(params, **{k: getattr(opt, k) for k in _HYPER[kind]})
+    topt = getattr(torch.optim, kind)(params, **{k: getattr(opt, k) for k in OPTIMIZER_HYPERPARAMS[kind]})
     for i, s in opt.state_dict()["state"].items():
         p = params[int(i)]
         state: dict[str, Any] = {}
@@ -602,7 +605,7 @@ def optimizer_to_torch(opt: moptim.Optimizer, module: mnn.Module, twin: nn.Modul
 
 def _minigan_kind(topt: torch.optim.Optimizer) -> tuple[type[moptim.Optimizer], dict[str, Any]]:
     kind = type(topt).__name__
-    if kind not in _HYPER or type(topt) is not getattr(torch.optim, kind):
+    if kind not in OPTIMIZER_HYPERPARAMS or type(topt) is not getattr(torch.optim, kind):
         raise TypeError(f"{kind} has no minigan twin; converted: Adam, AdamW, SGD, RMSprop")
     if len(topt.param_groups) != 1:
         raise ValueError(f"{kind} with {len(topt.param_groups)} parameter groups: minigan optimizers have one")
@@ -610,7 +613,7 @@ def _minigan_kind(topt: torch.optim.Optimizer) -> tuple[type[moptim.Optimizer], 
     for flag in ("amsgrad", "maximize", "capturable", "differentiable", "fused"):
         if group.get(flag):
             raise ValueError(f"{kind}({flag}=True) has no minigan twin")
-    hyper = {k: group[k] for k in _HYPER[kind]}
+    hyper = {k: group[k] for k in OPTIMIZER_HYPERPARAMS[kind]}
     if kind == "Adam" and group.get("decoupled_weight_decay"):
         kind = "AdamW"
     if isinstance(hyper.get("lr"), torch.Tensor):
@@ -635,20 +638,44 @@ def optimizer_from_torch(topt: torch.optim.Optimizer, twin: nn.Module, module: m
         raise ValueError(f"the PyTorch optimizer updates parameters that are not in the model (indices {unknown})")
     params = [ours[inverse[names[id(p)]]] for p in tparams]
     opt = cls(params, **hyper)
-    state = {}
-    for i, p in enumerate(tparams):
-        s = topt.state.get(p)
+    load_torch_optimizer_state(opt, topt.state_dict())
+    return opt
+
+
+def load_torch_optimizer_state(opt: moptim.Optimizer, state: Mapping[str, Any]) -> None:
+    """Load a PyTorch optimizer's ``state_dict()`` into the minigan optimizer ``opt`` (of the same kind).
+
+    PyTorch's state is indexed by position in its parameter list: position i must be ``opt``'s
+    parameter i, as it is for an optimizer made by :func:`optimizer_to_torch` or on
+    :func:`torch_parameters`. Hyper-parameters, moments and step counts are copied; a state that
+    does not fit raises a ValueError and changes nothing.
+    """
+    kind = _torch_kind(opt)
+    groups = state.get("param_groups")
+    if not isinstance(groups, list) or len(groups) != 1:
+        raise ValueError("a PyTorch optimizer state with one parameter group was expected")
+    group = groups[0]
+    if len(group.get("params", ())) != len(opt.params):
+        raise ValueError(
+            f"the PyTorch optimizer has {len(group.get('params', ()))} parameters, this one {len(opt.params)}"
+        )
+    lost = [k for k in OPTIMIZER_HYPERPARAMS[kind] if k not in group]
+    if lost:
+        raise ValueError(f"not a {kind} state: its parameter group has no {', '.join(lost)}")
+    hyper: dict[str, Any] = {k: group[k] for k in OPTIMIZER_HYPERPARAMS[kind]}
+    hyper = {
+        k: list(v) if isinstance(v, tuple) else (float(v) if isinstance(v, torch.Tensor) else v)
+        for k, v in hyper.items()
+    }
+    if isinstance(opt, moptim.Adam):
+        hyper["decoupled"] = kind == "AdamW"
+    ours = {}
+    for position, index in enumerate(group["params"]):
+        s = state.get("state", {}).get(index)
         if not s:
             continue
-        entry: dict[str, Any] = {}
-        for k, v in s.items():
-            if v is None:
-                continue
-            entry[k] = int(_host(v)) if k == "step" else _host(v)
-        state[str(i)] = entry
-    hyper_sd = {k: list(v) if isinstance(v, tuple) else v for k, v in opt.hyperparams().items()}
-    opt.load_state_dict({"type": type(opt).__name__, "hyperparams": hyper_sd, "state": state})
-    return opt
+        ours[str(position)] = {k: int(_host(v)) if k == "step" else _host(v) for k, v in s.items() if v is not None}
+    opt.load_state_dict({"type": type(opt).__name__, "hyperparams": hyper, "state": ours})
 
 
 def _checked(kinds: tuple[str, ...], f: Callable[..., Any], which: str) -> Callable[..., Any]:
