@@ -614,3 +614,33 @@ def test_import_minigan_and_the_interop_package_do_not_import_torch():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# ----------------------------------------------------------------------------
+# The distributed example (examples/ddp_gan.py): two processes end with identical parameters
+# ----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_ddp_example_on_two_processes(tmp_path):
+    pytest.importorskip("torch.distributed")
+    root = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        str(root / "examples" / "ddp_gan.py"),
+    ]
+    r = subprocess.run(
+        [*cmd, "--steps", "4", "--images", "256", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "parameters identical on all 2 processes: True (largest difference: G 0, D 0)" in r.stdout, r.stdout
+    assert cli.main(["import", "--from", str(out), "--out", str(tmp_path / "c.npz")]) == 0
+    assert checkpoint.read(tmp_path / "c.npz").step == 4
