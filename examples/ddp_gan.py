@@ -229,7 +229,9 @@ def main() -> int:
     return 0 if identical else 1
 
 
-def write_export(start: Path, out: Path, G: Any, D: Any, ema: Any, g_opt: Any, d_opt: Any, meta: dict, steps: int):
+def write_export(
+    start: Path, out: Path, G: Any, D: Any, ema: Any, g_opt: Any, d_opt: Any, meta: dict, steps: int
+) -> None:
     """The folder `minigan import` reads: the networks' and optimizers' state dicts, and minigan.json updated."""
     out.mkdir(parents=True, exist_ok=True)
     states = {"G": G.state_dict(), "D": D.state_dict(), "G_optimizer": g_opt.state_dict()}

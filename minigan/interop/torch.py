@@ -678,21 +678,43 @@ def load_torch_optimizer_state(opt: moptim.Optimizer, state: Mapping[str, Any]) 
     opt.load_state_dict({"type": type(opt).__name__, "hyperparams": hyper, "state": ours})
 
 
-def _checked(kinds: tuple[str, ...], f: Callable[..., Any], which: str) -> Callable[..., Any]:
-    def convert(opt: Any, *args: Any) -> Any:
-        name = _torch_kind(opt) if which == "to" else type(opt).__name__
-        if name not in kinds:
-            raise TypeError(f"expected {' or '.join(kinds)}, got {type(opt).__name__}")
-        return f(opt, *args)
-
-    convert.__name__ = f.__name__
-    convert.__doc__ = f"{f.__doc__.splitlines()[0] if f.__doc__ else ''} (only {', '.join(kinds)})"
-    return convert
+def _require(opt: Any, kinds: tuple[str, ...]) -> None:
+    name = _torch_kind(opt) if isinstance(opt, moptim.Optimizer) else type(opt).__name__
+    if name not in kinds:
+        raise TypeError(f"expected {' or '.join(kinds)}, got {type(opt).__name__}")
 
 
-adam_to_torch = _checked(("Adam", "AdamW"), optimizer_to_torch, "to")
-adam_from_torch = _checked(("Adam", "AdamW"), optimizer_from_torch, "from")
-sgd_to_torch = _checked(("SGD",), optimizer_to_torch, "to")
-sgd_from_torch = _checked(("SGD",), optimizer_from_torch, "from")
-rmsprop_to_torch = _checked(("RMSprop",), optimizer_to_torch, "to")
-rmsprop_from_torch = _checked(("RMSprop",), optimizer_from_torch, "from")
+def adam_to_torch(opt: moptim.Adam, module: mnn.Module, twin: nn.Module) -> torch.optim.Optimizer:
+    """:func:`optimizer_to_torch` for Adam / AdamW only (``torch.optim.Adam`` / ``AdamW``)."""
+    _require(opt, ("Adam", "AdamW"))
+    return optimizer_to_torch(opt, module, twin)
+
+
+def adam_from_torch(topt: torch.optim.Optimizer, twin: nn.Module, module: mnn.Module) -> moptim.Optimizer:
+    """:func:`optimizer_from_torch` for ``torch.optim.Adam`` / ``AdamW`` only."""
+    _require(topt, ("Adam", "AdamW"))
+    return optimizer_from_torch(topt, twin, module)
+
+
+def sgd_to_torch(opt: moptim.SGD, module: mnn.Module, twin: nn.Module) -> torch.optim.Optimizer:
+    """:func:`optimizer_to_torch` for SGD only."""
+    _require(opt, ("SGD",))
+    return optimizer_to_torch(opt, module, twin)
+
+
+def sgd_from_torch(topt: torch.optim.Optimizer, twin: nn.Module, module: mnn.Module) -> moptim.Optimizer:
+    """:func:`optimizer_from_torch` for ``torch.optim.SGD`` only."""
+    _require(topt, ("SGD",))
+    return optimizer_from_torch(topt, twin, module)
+
+
+def rmsprop_to_torch(opt: moptim.RMSprop, module: mnn.Module, twin: nn.Module) -> torch.optim.Optimizer:
+    """:func:`optimizer_to_torch` for RMSprop only."""
+    _require(opt, ("RMSprop",))
+    return optimizer_to_torch(opt, module, twin)
+
+
+def rmsprop_from_torch(topt: torch.optim.Optimizer, twin: nn.Module, module: mnn.Module) -> moptim.Optimizer:
+    """:func:`optimizer_from_torch` for ``torch.optim.RMSprop`` only."""
+    _require(topt, ("RMSprop",))
+    return optimizer_from_torch(topt, twin, module)

@@ -67,7 +67,9 @@ class KerasConv2d(nn.Conv2d):
     whether H is even, so it is worked out at each call.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, bias: bool = True):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, bias: bool = True
+    ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding=0, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,7 +127,7 @@ class KerasConvTranspose2d(nn.ConvTranspose2d):
 class KerasMaxPool2d(nn.MaxPool2d):
     """``nn.MaxPool2d`` with Keras' 'same' padding (padded positions hold -inf, so they never win)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None):
+    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
         super().__init__(kernel_size, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -139,7 +141,7 @@ class KerasMaxPool2d(nn.MaxPool2d):
 class KerasAvgPool2d(nn.AvgPool2d):
     """``nn.AvgPool2d`` with Keras' 'same' padding: each window's mean over its real pixels only."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None):
+    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
         super().__init__(kernel_size, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,7 +169,7 @@ class BatchNorm(nn.BatchNorm2d):
 class Reshape(nn.Module):
     """``(N, ...) -> (N, *shape)``."""
 
-    def __init__(self, shape: Any):
+    def __init__(self, shape: Any) -> None:
         super().__init__()
         self.shape = tuple(int(s) for s in shape)
 
@@ -185,7 +187,7 @@ class MinibatchStdDev(nn.Module):
     group n mod (N / group_size), as in minigan.
     """
 
-    def __init__(self, group_size: int | None = None, eps: float = 1e-8):
+    def __init__(self, group_size: int | None = None, eps: float = 1e-8) -> None:
         super().__init__()
         self.group_size, self.eps = group_size, float(eps)
 
@@ -211,7 +213,7 @@ class MinibatchStdDev(nn.Module):
 class LabelConcat(nn.Module):
     """``(N, F), (N,) -> (N, F + E)``: append a learned embedding of each sample's class (class 0 without labels)."""
 
-    def __init__(self, num_classes: int, embedding_dim: int):
+    def __init__(self, num_classes: int, embedding_dim: int) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.embedding = nn.Embedding(num_classes, embedding_dim)
