@@ -96,7 +96,7 @@ class KerasConvTranspose2d(nn.ConvTranspose2d):
         stride: Any = 1,
         padding: str = "same",
         bias: bool = True,
-    ):
+    ) -> None:
         if padding not in ("same", "valid"):
             raise ValueError(f"padding must be 'same' or 'valid', not {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding=0, bias=bias)
