@@ -2,7 +2,7 @@
 
 Issue 16 asks how long minigan takes to reach a given sample quality compared with PyTorch. Each
 library trains ``dcgan-fast`` (minigan/models.py: the same layers and initial weights, copied
-into PyTorch with ``step.py``'s ``torch_twin``; the hinge loss; Adam 5e-4, beta1 0.5; batches of
+into PyTorch by ``minigan.interop.torch.to_torch``; the hinge loss; Adam 5e-4, beta1 0.5; batches of
 32 from the same data order; an EMA of G with the same warm-up) in **its own process**, one
 after the other, with the same thread settings. Every ``--every`` steps the clock stops, the EMA
 generator draws ``--n`` samples of one fixed noise batch and they are saved; the clock counts the
@@ -93,25 +93,14 @@ def train_torch(a: argparse.Namespace, config: TrainConfig, snap: Any) -> None:
     import copy
 
     import torch
-    from step import torch_twin
 
-    from minigan import nn as mnn
     from minigan.gan.run import build_models
+    from minigan.interop.torch import to_torch
 
     torch.manual_seed(0)
-    mG, mD = build_models(config)  # minigan's initial weights, copied below
-    G = torch_twin(mG)
-
-    def unwrap(seq: Any) -> Any:  # D's SpectralNorm wrappers: twin the inner layer, then PyTorch's own SN
-        layers = [layer.layer if isinstance(layer, mnn.SpectralNorm) else layer for layer in seq]
-        twin = torch_twin(mnn.Sequential(*layers))
-        for i, layer in enumerate(seq):
-            if isinstance(layer, mnn.SpectralNorm):
-                inner = getattr(twin[i], "inner", twin[i])  # Conv2D twins wrap a torch Conv2d
-                torch.nn.utils.parametrizations.spectral_norm(inner)
-        return twin
-
-    D = unwrap(mD)
+    mG, mD = build_models(config)  # minigan's initial weights; to_torch copies them
+    # D's spectral norm becomes PyTorch's own parametrization (u and v copied).
+    G, D = to_torch(mG), to_torch(mD)
     ema = copy.deepcopy(G).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
