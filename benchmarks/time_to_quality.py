@@ -58,7 +58,7 @@ THRESHOLDS = (5.0, 6.0, 7.0, 8.0, 9.0)  # the IS levels whose first crossing the
 def training_data(a: argparse.Namespace) -> tuple[Any, str]:
     """The training images in [-1, 1], (N, 1, 28, 28) float32, and the data set's name."""
     if a.quick:
-        ds = load_dataset("auto", data_dir=a.data_dir, n=256)
+        ds = load_dataset("auto", data_dir=a.data_dir, n=256, download=False)  # offline: the glyphs
     else:
         ds = load_dataset("mnist", data_dir=a.data_dir)
     return ds.images.astype(np.float32), ds.name
@@ -211,7 +211,8 @@ def score(a: argparse.Namespace, libs: tuple[str, ...]) -> dict[str, list[dict[s
     """Every snapshot of every library scored against the first ``--n`` test images."""
     from minigan import metrics
 
-    test = load_dataset("auto" if a.quick else "mnist", "test", data_dir=a.data_dir, n=a.n).images
+    name = "auto" if a.quick else "mnist"
+    test = load_dataset(name, "test", data_dir=a.data_dir, n=a.n, download=not a.quick).images
     clf = metrics.load_classifier()
     ref = metrics.reference(test, clf)
     curves: dict[str, list[dict[str, Any]]] = {}
