@@ -637,19 +637,16 @@ def cgan_generator(
     "logits",
     "cgan-generator",
     SEED_CGAN,
-    {"in_features": 784, "num_classes": 10, "embedding_dim": 50, "slope": 0.2, "init": "glorot_uniform",
-     "dropout": 0.0},
-)  # fmt: skip
+    {"in_features": 784, "num_classes": 10, "embedding_dim": 50, "slope": 0.2, "init": "glorot_uniform"},
+)
 @_shapes(lambda o: (o["in_features"],), lambda o: (1,))
 def cgan_discriminator(
-    rng: Generator, in_features: int, num_classes: int, embedding_dim: int, slope: float, init: str, dropout: float
+    rng: Generator, in_features: int, num_classes: int, embedding_dim: int, slope: float, init: str
 ) -> Module:
     sizes = [in_features + embedding_dim, 512, 256, 128]
     layers: list[Module] = [LabelConcat(num_classes, embedding_dim, rng=rng)]
     for a, b in zip(sizes, sizes[1:]):
         layers += [Dense(a, b, rng=rng, weight_init=init), LeakyReLU(slope)]
-        if dropout > 0.0:  # as in Mirza & Osindero's D: noisier judgements, less room to memorise
-            layers.append(Dropout(dropout, rng=rng.spawn()))
     layers.append(Dense(128, 1, rng=rng, weight_init=init))  # logits
     return ConditionalSequential(*layers)
 
