@@ -50,6 +50,7 @@ LAYERS = {
     "pretrained": 7,  # shipped generators: rebuilt by gan.run from a stripped checkpoint
     "viz": 7,
     "app": 7.5,  # the application behind each command (minigan/app/): drives gan, data, metrics, viz
+    "course": 7.5,  # the course's budgets and digits (tutorials/): reads data
     "cli": 8,
     "__main__": 8,
 }
