@@ -298,9 +298,12 @@ def _validate(array: Any, kind: str, count: int | None, source: str) -> None:
 def default_cache_dir() -> Path:
     """The per-user cache, as pooch places it: ``$XDG_CACHE_HOME/minigan`` or ``~/.cache/minigan``
     on Linux, ``~/Library/Caches/minigan`` on macOS, the local app data folder on Windows."""
-    import pooch
+    # platformdirs is what pooch.os_cache calls. Importing pooch here instead would import
+    # tqdm.auto, which in a Jupyter kernel without ipywidgets prints a warning (with the path
+    # of the Python installation) into every notebook that merely loads MNIST from disk.
+    import platformdirs
 
-    return Path(pooch.os_cache("minigan"))
+    return Path(platformdirs.user_cache_dir("minigan"))
 
 
 def _search_dirs(data_dir: str | os.PathLike | None, cache_dir: Path) -> list[tuple[Path, str]]:
