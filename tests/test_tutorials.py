@@ -41,7 +41,7 @@ def _runner():
 
 
 CHAPTERS = _runner().chapters()
-SOLUTIONS = sorted((TUTORIALS / "solutions").glob("*.ipynb"))
+SOLUTIONS = _runner().solutions()
 
 needs_kernel = [
     pytest.mark.skipif(

@@ -1,11 +1,11 @@
-"""Execute the tutorial chapters: ``python tutorials/run.py [--quick] [--inplace] [CHAPTER ...]``.
+"""Execute the tutorial chapters: ``python tutorials/run.py [--quick] [--inplace] [--solutions] [CHAPTER ...]``.
 
 Without ``--inplace`` the executed notebooks go to ``--out`` (default ``runs/tutorials``) and
 the committed ones are left alone; ``--inplace`` overwrites them with their new outputs, which is
 how the committed outputs are made (a full run, not ``--quick``). ``--quick`` sets
-``MINIGAN_TUTORIAL_QUICK=1`` (see ``minigan/course.py``). Each chapter runs with the
-``tutorials/`` folder as its working directory (``execute(..., cwd=...)`` picks another), and the
-time it took is printed.
+``MINIGAN_TUTORIAL_QUICK=1`` (see ``minigan/course.py``). ``--solutions`` runs the worked
+exercises in ``tutorials/solutions/`` instead. Each notebook runs with its own folder as the
+working directory (``execute(..., cwd=...)`` picks another), and the time it took is printed.
 
 Needs ``nbclient``, ``nbformat`` and ``ipykernel`` (``pip install -e '.[test]'`` or
 ``'.[tutorials]'`` installs them).
@@ -26,6 +26,11 @@ def chapters(folder: Path = HERE) -> list[Path]:
     """The chapter notebooks, in course order: ``NN_name.ipynb``, and ``NNa_name.ipynb`` for a
     chapter inserted after ``NN`` (``02a`` sorts after ``02_``, since ``_`` sorts before letters)."""
     return sorted(p for p in folder.glob("[0-9][0-9]*_*.ipynb") if len(chapter_number(p)) <= 3)
+
+
+def solutions() -> list[Path]:
+    """The worked exercises, ``solutions/NN_solutions.ipynb``, in course order."""
+    return sorted((HERE / "solutions").glob("*.ipynb"))
 
 
 def chapter_number(path: Path) -> str:
@@ -74,9 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="CI's quick mode: tiny budgets")
     parser.add_argument("--inplace", action="store_true", help="overwrite the notebooks with their outputs")
     parser.add_argument("--out", default="runs/tutorials", help="where executed copies go without --inplace")
+    parser.add_argument("--solutions", action="store_true", help="the worked exercises (tutorials/solutions/)")
     args = parser.parse_args(argv)
 
-    selected = chapters()
+    selected = solutions() if args.solutions else chapters()
     if args.chapters:
         wanted = [c.zfill(2) if c.isdigit() else c for c in args.chapters]
         selected = [p for p in selected if chapter_number(p) in wanted or str(p) in wanted or p.name in wanted]
