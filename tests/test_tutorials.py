@@ -249,6 +249,39 @@ def test_a_chapter_copied_alone_to_an_empty_folder_runs(monkeypatch, tmp_path):
     assert sorted(p.name for p in alone.iterdir()) == [chapter.name], "the chapter wrote beside itself"
 
 
+def test_unlabelled_axes_rules():
+    """What counts as labelled: an axis label, a figure-level supxlabel/supylabel, hidden tick labels
+    (shared axes), no ticks, axes switched off; colorbars are skipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from minigan.course import unlabelled_axes
+
+    fig, axes = plt.subplots(1, 3, sharey=True)
+    axes[0].set_ylabel("loss")
+    for ax in axes:
+        ax.plot([1, 2])
+        ax.set_xlabel("step")
+    assert unlabelled_axes(fig) == []  # the inner panels' y tick labels are hidden
+    axes[2].set_xlabel("")
+    assert unlabelled_axes(fig) == ["panel 2 '': no x label"]
+    fig.supxlabel("step")
+    assert unlabelled_axes(fig) == []
+    fig, ax = plt.subplots()
+    fig.colorbar(ax.imshow([[0, 1]]), ax=ax)
+    assert unlabelled_axes(fig) == ["panel 0 '': no x or y label"]
+    ax.axis("off")
+    assert unlabelled_axes(fig) == []
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    assert unlabelled_axes(fig) == []
+    plt.close("all")
+
+
 @pytest.mark.parametrize("labelled", [True, False])
 def test_the_figure_check_reports_an_unlabelled_axis(labelled, monkeypatch, tmp_path):
     """The check the quick runs rely on, in a real kernel: it names the panel, and only that one."""
