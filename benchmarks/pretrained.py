@@ -37,8 +37,11 @@ RECIPES: dict[str, list[str]] = {
     "dcgan-fast": ["--model", "dcgan-fast", "--steps", "12000"],  # the fast recipe, its whole 10-minute budget
     "mlp-gan": ["--model", "mlp-gan", "--steps", "12000"],  # the lecture's MLP GAN, trained 15 epochs
     "cgan": ["--model", "cgan", "--steps", "8000"],  # the conditional MLP GAN (chapter 11)
-    "ring-2d": ["--model", "ring-2d"],  # the 2-D mixtures of benchmarks/toy2d.py
-    "grid-2d": ["--model", "grid-2d"],
+    # The 2-D mixtures of benchmarks/toy2d.py with the parts of its best runs that `minigan train`
+    # has flags for (R1 on real data, the hinge loss on the grid, an EMA of G); not its wider nets
+    # or cosine learning-rate decay.
+    "ring-2d": ["--model", "ring-2d", "--r1-gamma", "0.1", "--ema", "0.999"],
+    "grid-2d": ["--model", "grid-2d", "--loss", "hinge", "--r1-gamma", "0.1", "--ema", "0.999", "--steps", "10000"],
 }
 TOYS = ("ring-2d", "grid-2d")
 
@@ -86,6 +89,29 @@ def make(name: str, a: argparse.Namespace) -> dict[str, object]:
     return pretrained.info(name, a.folder)
 
 
+def table(folder: str) -> str:
+    """A markdown table of the sidecars in ``folder`` (what benchmarks/README.md shows)."""
+    rows = [
+        "| name | command | train time | scores | machine (1-min load) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name in pretrained.available(folder):
+        f = pretrained.info(name, folder)
+        s, m = f["scores"], f["machine"]
+        if "modes" in s:
+            scores = f"{s['modes']} modes, {s['high_quality']:.1f}% high quality, reverse KL {s['reverse_kl']:.3f}"
+        else:
+            scores = f"IS {s['is']:.2f}, FID {s['fid']:.1f}, precision {s['precision']:.3f}, recall {s['recall']:.3f}"
+            if "label_accuracy" in s:
+                scores += f", label read back {s['label_accuracy']:.1%} (worst class {s['label_accuracy_min']:.1%})"
+        minutes = f"{f['train_seconds'] / 60:.1f} min" if f.get("train_seconds") else "-"
+        rows.append(
+            f"| {name} | `{f['command']}` | {minutes} | {scores} | {m['cpu']}, {m['cores']} cores "
+            f"({m.get('load_avg_1min')}), {f['date']} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", choices=[[], *RECIPES], default=[], help="which (default: all)")
@@ -93,7 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--folder", default=str(pretrained.WEIGHTS), help="where to export (default: the package's)")
     p.add_argument("--runs", default="runs/pretrained", help="where the training runs go")
     p.add_argument("--quick", action="store_true", help="glyph digits, 3 steps, 500 samples: a smoke run")
+    p.add_argument("--table", action="store_true", help="only print the markdown table of --folder's sidecars")
     a = p.parse_args(argv)
+    if a.table:
+        print(table(a.folder), end="")
+        return
     for name in a.names or list(RECIPES):
         facts = make(name, a)
         s = facts["scores"]
@@ -101,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             k: s[k] for k in ("is", "fid", "precision", "recall", "label_accuracy", "modes", "high_quality") if k in s
         }
         print(f"{name}: {facts['steps']} steps in {facts['train_seconds']} s; {shown}")
+    print(table(a.folder), end="")
 
 
 if __name__ == "__main__":

@@ -70,108 +70,14 @@ PAIRS = {
 # The same network in PyTorch
 # ----------------------------------------------------------------------------
 def torch_twin(seq: mnn.Sequential, device: str = "cpu") -> Any:
-    """A ``torch.nn.Sequential`` computing exactly what the minigan ``seq`` computes, same weights."""
-    tnn = torch.nn
-    layers = []
-    for layer in seq:
-        if isinstance(layer, mnn.Dense):
-            t = tnn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-        elif isinstance(layer, mnn.Conv2D):
-            t = _TorchConv(layer)
-        elif isinstance(layer, mnn.Conv2DTranspose):
-            t = _TorchConvTranspose(layer)
-        elif isinstance(layer, mnn.BatchNorm):
-            t = _FlexBatchNorm(tnn.BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum))
-        elif isinstance(layer, mnn.LeakyReLU):
-            t = tnn.LeakyReLU(layer.slope)
-        elif isinstance(layer, mnn.ReLU):
-            t = tnn.ReLU()
-        elif isinstance(layer, mnn.Tanh):
-            t = tnn.Tanh()
-        elif isinstance(layer, mnn.Sigmoid):
-            t = tnn.Sigmoid()
-        elif isinstance(layer, mnn.Dropout):
-            t = tnn.Dropout(layer.p)
-        elif isinstance(layer, mnn.Flatten):
-            t = tnn.Flatten()
-        elif isinstance(layer, mnn.Reshape):
-            t = tnn.Unflatten(1, layer.target_shape)
-        else:
-            raise TypeError(f"no PyTorch twin for {type(layer).__name__}")
-        layers.append(t)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[str(seq.parameters()[0].data.dtype)]
-    twin = tnn.Sequential(*layers).to(device=device, dtype=dtype)
-    for layer, t in zip(seq, twin):
-        _copy_params(layer, t)
-    return twin
+    """A ``torch.nn.Sequential`` computing exactly what the minigan ``seq`` computes, same weights.
 
+    :func:`minigan.interop.torch.to_torch`: plain ``torch.nn`` layers wherever they compute the same
+    function (``minigan/interop/torch_layers.py`` for Keras' 'same' padding at a stride).
+    """
+    from minigan.interop.torch import to_torch
 
-def _copy_params(layer: mnn.Module, t: Any) -> None:
-    target = getattr(t, "inner", t)  # the wrapped torch layer of _TorchConv / _FlexBatchNorm
-    rename = {"gamma": "weight", "beta": "bias"}
-    with torch.no_grad():
-        for name, p in layer.named_parameters():
-            getattr(target, rename.get(name, name)).copy_(torch.from_numpy(minigan.to_numpy(p.data)))
-
-
-if torch is not None:
-
-    class _FlexBatchNorm(torch.nn.Module):
-        """BatchNorm over dim 1 for 2-D and 4-D inputs (BatchNorm1d's parameters, functional call)."""
-
-        def __init__(self, bn: Any) -> None:
-            super().__init__()
-            self.inner = bn
-
-        def forward(self, x: Any) -> Any:
-            bn = self.inner
-            return torch.nn.functional.batch_norm(
-                x, bn.running_mean, bn.running_var, bn.weight, bn.bias, self.training, bn.momentum, bn.eps
-            )
-
-    class _TorchConv(torch.nn.Module):
-        """Conv2D with Keras 'same' padding (which may be one larger at the bottom/right)."""
-
-        def __init__(self, layer: mnn.Conv2D) -> None:
-            super().__init__()
-            self.layer = layer
-            self.inner = torch.nn.Conv2d(
-                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, bias=layer.bias is not None
-            )
-
-        def forward(self, x: Any) -> Any:
-            from minigan.functions.conv import conv_pads
-
-            (t, b), (lft, r) = conv_pads(
-                self.layer.padding, tuple(x.shape[2:]), self.layer.kernel_size, self.layer.stride
-            )
-            if t or b or lft or r:
-                x = torch.nn.functional.pad(x, (lft, r, t, b))
-            return self.inner(x)
-
-    class _TorchConvTranspose(torch.nn.Module):
-        """Conv2DTranspose: the full (H-1)*s + K output, then Keras' / PyTorch's crop."""
-
-        def __init__(self, layer: mnn.Conv2DTranspose) -> None:
-            super().__init__()
-            self.layer = layer
-            self.inner = torch.nn.ConvTranspose2d(
-                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, bias=layer.bias is not None
-            )
-
-        def forward(self, x: Any) -> Any:
-            y = self.inner(x)
-            oh, ow = self.layer.output_hw(x.shape[2], x.shape[3])
-            (kh, kw), (sh, sw), pad = self.layer.kernel_size, self.layer.stride, self.layer.padding
-            if pad == "same":  # the adjoint of a 'same' conv of an (H*s)-image: its top pad is cropped
-                top, left = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
-            elif pad == "valid":
-                top = left = 0
-            else:
-                top, left = pad
-            if y.shape[2] < top + oh or y.shape[3] < left + ow:  # output_padding / kernel < stride: grow
-                y = torch.nn.functional.pad(y, (0, left + ow - y.shape[3], 0, top + oh - y.shape[2]))
-            return y[:, :, top : top + oh, left : left + ow]
+    return to_torch(seq, device=device)
 
 
 # ----------------------------------------------------------------------------

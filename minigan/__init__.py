@@ -2,7 +2,8 @@
 
 The package is layered; each layer imports only the ones before it:
 
-    backend -> autograd -> functions -> kernels -> gradcheck -> nn -> optim -> gan -> data, metrics, viz -> app -> cli
+    backend -> autograd -> functions -> kernels -> gradcheck -> nn -> optim -> gan
+        -> data, metrics, viz, interop -> app -> cli
 
 Start reading at ``minigan/backend.py`` (which array library runs the code),
 then ``minigan/autograd.py`` (Tensor and backpropagation).

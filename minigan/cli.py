@@ -1,8 +1,9 @@
 """The ``minigan`` command line (also ``python -m minigan``): the parser, and nothing else.
 
 One ``argparse`` parser with a sub-command per task (``summary``, ``train``, ``sample``,
-``evaluate``). Each is an ``add_<name>_command(subparsers)`` here, which declares its flags and
-names the function that does the work in :mod:`minigan.app` (one module per command).
+``evaluate``, ``export``, ``import``). Each is an ``add_<name>_command(subparsers)``, which declares its
+flags and names the function that does the work in :mod:`minigan.app` (one module per command); the
+first four are here, ``export`` and ``import`` (the PyTorch bridge) declare theirs in their own modules.
 :func:`main` turns the parsed flags into the command's options dataclass (a field per flag, of
 the same name), calls it, and reports a :class:`~minigan.app.common.UsageError` (a bad option,
 a missing file, a data set that cannot be found) as one ``minigan: error: ...`` line with exit
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minigan.app import evaluate, sample, summary, train
+from minigan.app import evaluate, export, import_, sample, summary, train
 from minigan.app.common import UsageError, one_line, quiet_downloads
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -245,6 +246,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_train_command,
     add_sample_command,
     add_evaluate_command,
+    export.add_export_command,  # the PyTorch bridge: flags declared in minigan/app/export.py, import_.py
+    import_.add_import_command,
 ]
 
 

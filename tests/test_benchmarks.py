@@ -51,6 +51,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "cpu_vs_gpu.py": (["--quick", "--out", "{tmp}"], "cpu_vs_gpu.json"),
     "quality.py": (["--quick", "--out", "{tmp}"], "quality.json"),
     "profile_step.py": (["--quick"], None),
+    "time_to_quality.py": (["--quick", "--out", "{tmp}"], "time_to_quality.json"),
     "pretrained.py": (["--quick", "--folder", "{tmp}", "--runs", "{tmp}/runs", "cgan", "ring-2d"], None),
 }
 #: the scripts with PyTorch columns, run again with torch hidden (and any extra arguments for that run)
@@ -61,6 +62,7 @@ NO_TORCH: dict[str, list[str]] = {
     "scaling.py": [],
     "memory.py": [],
     "cpu_vs_gpu.py": ["--gpu-backend", "strict"],  # also the two-backend path, on the CPU
+    "time_to_quality.py": [],
 }
 
 

@@ -7,7 +7,7 @@
 3. Nothing imports a higher layer. Low to high::
 
        backend -> anomaly -> autograd -> functions -> kernels -> gradcheck -> nn -> optim, checkpoint
-       -> gan -> data, metrics, viz -> app -> cli
+       -> gan -> data, metrics, viz, interop -> app -> cli
 
 Modules are mapped to layers by path; a new module must be given a layer here.
 """
@@ -49,6 +49,7 @@ LAYERS = {
     "metrics": 7,
     "pretrained": 7,  # shipped generators: rebuilt by gan.run from a stripped checkpoint
     "viz": 7,
+    "interop": 7,  # bridges to other libraries (minigan.interop.torch): above nn, optim and models
     "app": 7.5,  # the application behind each command (minigan/app/): drives gan, data, metrics, viz
     "course": 7.5,  # the course's budgets and digits (tutorials/): reads data
     "cli": 8,

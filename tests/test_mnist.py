@@ -206,6 +206,13 @@ def test_finding_the_cache_imports_no_downloader():
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
 
 
+def test_the_summary_writes_the_home_folder_as_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cache = tmp_path / "home" / ".cache" / "minigan"
+    error = MNISTNotFound("x", searched=[tmp_path / "data", cache], attempts=["no network"], offline=True)
+    assert error.summary() == f"not found in {tmp_path / 'data'}, ~/.cache/minigan, and no network to download it"
+
+
 def test_checksum_mismatch_in_data_dir_raises(tmp_path):
     sums = write_split(tmp_path)
     sums["train-images-idx3-ubyte"] = "0" * 64

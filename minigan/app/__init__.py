@@ -15,7 +15,9 @@ Read in this order:
   that an output can be written, reading a checkpoint of `minigan train`);
 - ``train.py``: `minigan train`, top to bottom (options, checks, data, the run, progress,
   evaluation during training, outputs, the 1-D experiments);
-- ``sample.py``, ``evaluate.py``, ``summary.py``: the other commands.
+- ``sample.py``, ``evaluate.py``, ``summary.py``: the other commands;
+- ``export.py``, ``import_.py``: `minigan export --to torch` and `minigan import`, the files around
+  the PyTorch bridge of :mod:`minigan.interop.torch`.
 
 The library they drive is below: :mod:`minigan.gan.run` (resumable runs), :mod:`minigan.data`,
 :mod:`minigan.metrics`, :mod:`minigan.viz`.

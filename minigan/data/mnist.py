@@ -107,13 +107,22 @@ class MNISTNotFound(DatasetUnavailable):
         self.offline = offline  # the first download showed there is no network: the other mirrors were skipped
 
     def summary(self) -> str:
-        """One line: why the data set is missing."""
-        where = ", ".join(str(d) for d in self.searched) or "nowhere"
+        """One line: why the data set is missing (folders under the home folder written ``~/...``)."""
+        where = ", ".join(_home_relative(d) for d in self.searched) or "nowhere"
         if not self.attempts:
             return f"not found in {where} (download disabled)"
         if self.offline:
             return f"not found in {where}, and no network to download it"
         return f"not found in {where}, and {len(self.attempts)} download attempt(s) failed"
+
+
+def _home_relative(folder: Path) -> str:
+    """``~/.cache/minigan`` for a folder under the home folder: the same text on every machine (a
+    notebook's committed output must not name the machine's user), and still a path to paste."""
+    try:
+        return str(Path("~") / Path(folder).expanduser().relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 # ----------------------------------------------------------------------------
