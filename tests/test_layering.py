@@ -51,6 +51,7 @@ LAYERS = {
     "viz": 7,
     "interop": 7,  # bridges to other libraries (minigan.interop.torch): above nn, optim and models
     "app": 7.5,  # the application behind each command (minigan/app/): drives gan, data, metrics, viz
+    "course": 7.5,  # the course's budgets and digits (tutorials/): reads data
     "cli": 8,
     "__main__": 8,
 }

@@ -193,6 +193,26 @@ def test_default_cache_respects_xdg(tmp_path, monkeypatch):
     assert mnist.default_cache_dir() == tmp_path / "home" / ".cache" / "minigan"
 
 
+def test_finding_the_cache_imports_no_downloader():
+    """pooch imports tqdm.auto, which warns (with the Python installation's path) in a Jupyter
+    kernel without ipywidgets: a chapter that loads MNIST from disk must not import it."""
+    import subprocess
+    import sys
+
+    code = "import sys; from minigan.data import mnist; mnist.default_cache_dir(); "
+    code += "print(sorted(m for m in ('pooch', 'tqdm.auto', 'requests') if m in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(Path(mnist.__file__).resolve().parents[2])}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_the_summary_writes_the_home_folder_as_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cache = tmp_path / "home" / ".cache" / "minigan"
+    error = MNISTNotFound("x", searched=[tmp_path / "data", cache], attempts=["no network"], offline=True)
+    assert error.summary() == f"not found in {tmp_path / 'data'}, ~/.cache/minigan, and no network to download it"
+
+
 def test_checksum_mismatch_in_data_dir_raises(tmp_path):
     sums = write_split(tmp_path)
     sums["train-images-idx3-ubyte"] = "0" * 64

@@ -107,13 +107,22 @@ class MNISTNotFound(DatasetUnavailable):
         self.offline = offline  # the first download showed there is no network: the other mirrors were skipped
 
     def summary(self) -> str:
-        """One line: why the data set is missing."""
-        where = ", ".join(str(d) for d in self.searched) or "nowhere"
+        """One line: why the data set is missing (folders under the home folder written ``~/...``)."""
+        where = ", ".join(_home_relative(d) for d in self.searched) or "nowhere"
         if not self.attempts:
             return f"not found in {where} (download disabled)"
         if self.offline:
             return f"not found in {where}, and no network to download it"
         return f"not found in {where}, and {len(self.attempts)} download attempt(s) failed"
+
+
+def _home_relative(folder: Path) -> str:
+    """``~/.cache/minigan`` for a folder under the home folder: the same text on every machine (a
+    notebook's committed output must not name the machine's user), and still a path to paste."""
+    try:
+        return str(Path("~") / Path(folder).expanduser().relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 # ----------------------------------------------------------------------------
@@ -298,9 +307,12 @@ def _validate(array: Any, kind: str, count: int | None, source: str) -> None:
 def default_cache_dir() -> Path:
     """The per-user cache, as pooch places it: ``$XDG_CACHE_HOME/minigan`` or ``~/.cache/minigan``
     on Linux, ``~/Library/Caches/minigan`` on macOS, the local app data folder on Windows."""
-    import pooch
+    # platformdirs is what pooch.os_cache calls. Importing pooch here instead would import
+    # tqdm.auto, which in a Jupyter kernel without ipywidgets prints a warning (with the path
+    # of the Python installation) into every notebook that merely loads MNIST from disk.
+    import platformdirs
 
-    return Path(pooch.os_cache("minigan"))
+    return Path(platformdirs.user_cache_dir("minigan"))
 
 
 def _search_dirs(data_dir: str | os.PathLike | None, cache_dir: Path) -> list[tuple[Path, str]]:
