@@ -56,29 +56,15 @@ needs_kernel = [
 # Chapters another piece of work is revising at the same time: they keep `from course import ...`
 # (tutorials/course.py re-exports minigan.course) and have no install cell or badge yet.
 # Remove a chapter from here when its revision lands.
-NOT_YET_PORTABLE = {
-    "06": "revised separately (issue 22): import line and install cell pending",
-    "08": "revised separately (issue 22): import line and install cell pending",
-    "11": "revised separately (issue 22): import line and install cell pending",
-    "14": "the PyTorch chapter of issue 23, revised with that work: import line and install cell pending",
-}
+NOT_YET_PORTABLE: dict[str, str] = {}  # chapter number -> why it cannot yet run outside a clone
 
 # Figures with an unlabelled axis, by cell id, each with the reason it is still allowed. Only
 # chapters revised separately may appear here; every other chapter labels every axis.
-UNLABELLED_ALLOWED = {
-    "9a589908": "ch6 training curves: chapter 6 is revised separately (issue 22)",
-    "52abb650": "ch8 Adam-beta1 orbits: chapter 8 is revised separately (issue 22)",
-    "5fa8659d": "ch8 training curves: chapter 8 is revised separately (issue 22)",
-}
+UNLABELLED_ALLOWED: dict[str, str] = {}
 
 # Outputs that still show a machine path, by cell id, each with its reason: only in chapters revised
 # separately, which rerun them.
-MACHINE_PATH_ALLOWED = {
-    "8f091bc2": "ch11 prints the data set's absolute source: chapter 11 is revised separately (issue 22)",
-    "d1617674": "ch14: tqdm's warning and the cache folder, both gone on a rerun (issue 23's chapter)",
-    "63feb88f": "ch14 prints its temporary folder: issue 23's chapter, revised with that work",
-    "cd882a9d": "ch14 prints its temporary folder: issue 23's chapter, revised with that work",
-}
+MACHINE_PATH_ALLOWED: dict[str, str] = {}
 
 # Absolute paths of the machine that ran a notebook: a home, a temporary or a work folder, a
 # Windows drive. Relative paths (../../data/mnist) say nothing about the machine.
