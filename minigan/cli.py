@@ -1,9 +1,8 @@
 """The ``minigan`` command line (also ``python -m minigan``): the parser, and nothing else.
 
 One ``argparse`` parser with a sub-command per task (``summary``, ``train``, ``sample``,
-``evaluate``, ``export``, ``import``). Each is an ``add_<name>_command(subparsers)``, which declares its
-flags and names the function that does the work in :mod:`minigan.app` (one module per command); the
-first four are here, ``export`` and ``import`` (the PyTorch bridge) declare theirs in their own modules.
+``evaluate``; ``export`` and ``import``, the PyTorch bridge, declare theirs in their app modules). Each is
+an ``add_<name>_command(subparsers)`` naming the function in :mod:`minigan.app` that does the work.
 :func:`main` turns the parsed flags into the command's options dataclass (a field per flag, of
 the same name), calls it, and reports a :class:`~minigan.app.common.UsageError` (a bad option,
 a missing file, a data set that cannot be found) as one ``minigan: error: ...`` line with exit

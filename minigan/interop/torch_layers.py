@@ -60,6 +60,16 @@ def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def _same_pool_pads(
+    x: torch.Tensor, pool: nn.Module
+) -> tuple[tuple[int, int, int, int], tuple[int, int], tuple[int, int]]:
+    """F.pad's (left, right, top, bottom) for a pooling layer's Keras 'same' window, its kernel and stride."""
+    (kh, kw), (sh, sw) = _pair(pool.kernel_size), _pair(pool.stride)
+    top, bottom = keras_same_pads(x.shape[-2], kh, sh)
+    left, right = keras_same_pads(x.shape[-1], kw, sw)
+    return (left, right, top, bottom), (kh, kw), (sh, sw)
+
+
 class KerasConv2d(nn.Conv2d):
     """``nn.Conv2d`` with Keras' 'same' padding: ceil(H / s) outputs, the odd pixel padded at the bottom/right.
 
@@ -127,31 +137,19 @@ class KerasConvTranspose2d(nn.ConvTranspose2d):
 class KerasMaxPool2d(nn.MaxPool2d):
     """``nn.MaxPool2d`` with Keras' 'same' padding (padded positions hold -inf, so they never win)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
-        super().__init__(kernel_size, stride)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        (kh, kw), (sh, sw) = _pair(self.kernel_size), _pair(self.stride)
-        top, bottom = keras_same_pads(x.shape[-2], kh, sh)
-        left, right = keras_same_pads(x.shape[-1], kw, sw)
-        x = tF.pad(x, (left, right, top, bottom), value=-float("inf"))
-        return tF.max_pool2d(x, (kh, kw), (sh, sw))
+        pads, kernel, stride = _same_pool_pads(x, self)
+        return tF.max_pool2d(tF.pad(x, pads, value=-float("inf")), kernel, stride)
 
 
 class KerasAvgPool2d(nn.AvgPool2d):
     """``nn.AvgPool2d`` with Keras' 'same' padding: each window's mean over its real pixels only."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
-        super().__init__(kernel_size, stride)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        (kh, kw), (sh, sw) = _pair(self.kernel_size), _pair(self.stride)
-        top, bottom = keras_same_pads(x.shape[-2], kh, sh)
-        left, right = keras_same_pads(x.shape[-1], kw, sw)
-        pads = (left, right, top, bottom)
+        pads, kernel, stride = _same_pool_pads(x, self)
         ones = torch.ones((1, 1) + tuple(x.shape[-2:]), dtype=x.dtype, device=x.device)
-        counts = tF.avg_pool2d(tF.pad(ones, pads), (kh, kw), (sh, sw)) * (kh * kw)  # real pixels per window
-        sums = tF.avg_pool2d(tF.pad(x, pads), (kh, kw), (sh, sw)) * (kh * kw)
+        counts = tF.avg_pool2d(tF.pad(ones, pads), kernel, stride)  # share of real pixels per window
+        sums = tF.avg_pool2d(tF.pad(x, pads), kernel, stride)  # zeros padded: the real pixels' sum / window
         return sums / counts
 
 
