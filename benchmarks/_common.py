@@ -84,7 +84,7 @@ class Timed:
 
 def quartiles(ts: list[float], scale: float = 1e3, unit: str = "ms") -> dict[str, float]:
     """Median and 25th / 75th percentiles of ``ts`` (seconds) times ``scale``, keys ``unit``, ``p25_<unit>``..."""
-    q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
+    q = statistics.quantiles(ts, n=4, method="inclusive") if len(ts) >= 2 else [ts[0]] * 3
     return {unit: scale * statistics.median(ts), f"p25_{unit}": scale * q[0], f"p75_{unit}": scale * q[2]}
 
 

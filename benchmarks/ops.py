@@ -5,9 +5,11 @@ layers at batch 64 / 256, float32) one *forward + backward* call: ``y = layer(x)
 ``y.backward(g)`` with a fixed upstream gradient ``g``, the input requiring a gradient (so the
 backward computes dx as well as the parameter gradients), gradients reset to None each call.
 The PyTorch contender is the same layer with the same weights (``step.torch_twin``; a plain
-``torch.nn.Upsample`` for UpSampling2D). The two are timed interleaved, A B A B ..., after
-warm-up calls; the table gives the median time per call with its spread (25th-75th percentile)
-and the ratio minigan / PyTorch (median of the per-round ratios; lower is better, 1.0 is parity).
+``torch.nn.Upsample`` for UpSampling2D). Each is timed in its own process, launches alternating
+A B A B ... for ``--rounds`` rounds, the same thread settings for both, blocks redone while other
+processes used the CPU (``benchmarks/_isolated.py``, the method of ``step.py``); the table gives
+the median time per call over the rounds with its spread (25th-75th percentile) and the ratio
+minigan / PyTorch (median of the per-round ratios; lower is better, 1.0 is parity).
 
 For Dense, Conv2D and Conv2DTranspose it also gives the achieved GFLOP/s: the multiply-adds of
 forward + backward (3 x the forward's 2*N*in*out, or 2*N*C_out*OH*OW*C_in*KH*KW for a conv;
@@ -20,11 +22,9 @@ Usage::
 
     python benchmarks/ops.py                  # all layers, GAN sizes -> runs/benchmarks/ops.{json,md}
     python benchmarks/ops.py --quick          # tiny sizes, a few seconds
-    python benchmarks/ops.py --layers dense conv2d --rounds 15 --out results/
+    python benchmarks/ops.py --layers dense conv2d --rounds 7 --out results/
+    python benchmarks/ops.py --threads 1 2       # each layer at one and at two threads
 
-On a small or shared machine pin the threads (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python ...``):
-NumPy's OpenBLAS and PyTorch's worker threads spin-waiting against each other on too few cores can
-slow both down tenfold (measured on a loaded 2-core machine). The JSON records these variables.
 
 Without PyTorch installed only the minigan column (and the GFLOP/s) is measured.
 """
@@ -41,16 +41,16 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+if sys.argv[1:3] in (["--child", "minigan"], ["--child", "gemm-numpy"]):  # these processes never load PyTorch
+    sys.modules["torch"] = None  # type: ignore[assignment]
 
+import _isolated  # noqa: E402
 from _common import (  # noqa: E402
     Timed,
     add_quartiles,
-    add_timing_args,
     fmt_q,
     machine,
     machine_line,
-    paired_ratio,
-    time_interleaved,
     torch,
     torch_twin,
     write_results,
@@ -109,29 +109,27 @@ def cases(n_img: int, n_vec: int, c: int) -> list[Case]:
 FAMILIES = ["dense", "conv2d", "conv2dtranspose", "batchnorm", "upsampling2d", "leakyrelu"]
 
 
-def gemm_peak(n: int, reps: int) -> dict[str, Any]:
-    """Best and median GFLOP/s of an (n x n) @ (n x n) float32 matmul, NumPy (and PyTorch)."""
+def gemm_peak(lib: str, n: int, reps: int) -> dict[str, float]:
+    """Best and median GFLOP/s of an (n x n) @ (n x n) float32 matmul in ``lib`` (numpy or torch)."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
-    res: dict[str, Any] = {"gemm_n": n}
-    contenders = {"numpy": lambda: a @ b}
-    if torch is not None:
+    if lib == "torch":
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        contenders["torch"] = lambda: ta @ tb
-    for name, f in contenders.items():
-        f()  # warm-up
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            f()
-            ts.append(time.perf_counter() - t0)
-        gf = [2.0 * n**3 / t / 1e9 for t in ts]
-        res[f"{name}_gemm_gflops_best"] = max(gf)
-        res[f"{name}_gemm_gflops_median"] = float(np.median(gf))
-    return res
+        f = lambda: ta @ tb  # noqa: E731
+    else:
+        f = lambda: a @ b  # noqa: E731
+    f()  # warm-up
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
+    gf = [2.0 * n**3 / t / 1e9 for t in ts]
+    return {"best": max(gf), "median": float(np.median(gf))}
 
 
-def contenders(case: Case, use_torch: bool) -> dict[str, Timed]:
+def contender(case: Case, who: str) -> Timed:
+    """Forward + backward of ``case``'s layer in minigan (``who="minigan"``) or its PyTorch twin."""
     rng = np.random.default_rng(0)
     x_host = rng.standard_normal(case.x_shape).astype(np.float32)
     layer = case.layer
@@ -139,66 +137,100 @@ def contenders(case: Case, use_torch: bool) -> dict[str, Timed]:
     with minigan.no_grad():
         y_shape = layer(minigan.tensor(x_host)).shape
     g_host = rng.standard_normal(y_shape).astype(np.float32)
-    x = minigan.tensor(x_host, requires_grad=True)
-    g = minigan.tensor(g_host)
-    params = layer.parameters()
+    if who == "minigan":
+        x = minigan.tensor(x_host, requires_grad=True)
+        g = minigan.tensor(g_host)
+        params = layer.parameters()
 
-    def mine() -> None:
-        x.grad = None
-        for p in params:
-            p.grad = None
-        layer(x).backward(g)
+        def mine() -> None:
+            x.grad = None
+            for p in params:
+                p.grad = None
+            layer(x).backward(g)
 
-    out = {"minigan": Timed(mine)}
-    if use_torch:
-        if isinstance(layer, mnn.UpSampling2D):
-            twin = torch.nn.Upsample(scale_factor=layer.size, mode="nearest")
-        elif isinstance(layer, mnn.LeakyReLU):  # torch_twin needs a parameter to read the dtype from
-            twin = torch.nn.LeakyReLU(layer.slope)
-        else:
-            twin = torch_twin(mnn.Sequential(layer))
-        twin.train()
-        tx = torch.from_numpy(x_host).requires_grad_(True)
-        tg = torch.from_numpy(g_host)
+        return Timed(mine)
+    if isinstance(layer, mnn.UpSampling2D):
+        twin = torch.nn.Upsample(scale_factor=layer.size, mode="nearest")
+    elif isinstance(layer, mnn.LeakyReLU):  # torch_twin needs a parameter to read the dtype from
+        twin = torch.nn.LeakyReLU(layer.slope)
+    else:
+        twin = torch_twin(mnn.Sequential(layer))
+    twin.train()
+    tx = torch.from_numpy(x_host).requires_grad_(True)
+    tg = torch.from_numpy(g_host)
 
-        def theirs() -> None:
-            tx.grad = None
-            twin.zero_grad(set_to_none=True)
-            twin(tx).backward(tg)
+    def theirs() -> None:
+        tx.grad = None
+        twin.zero_grad(set_to_none=True)
+        twin(tx).backward(tg)
 
-        out["torch"] = Timed(theirs)
-    return out
+    return Timed(theirs)
+
+
+def _sizes(quick: bool) -> tuple[int, int, int, int, int]:
+    """(images per batch, vectors per batch, DCGAN channels, GEMM size, GEMM repeats)."""
+    return (4, 16, 32, 512, 3) if quick else (64, 256, 128, 2048, 7)
+
+
+def child(args: argparse.Namespace) -> int:
+    """One contender in this process: a GEMM peak, or one layer's forward + backward."""
+    minigan.set_backend("numpy")
+    n_img, n_vec, c, gemm_n, reps = _sizes(args.quick)
+    if torch is not None:
+        torch.set_num_threads(args.threads[0])
+    if args.child.startswith("gemm-"):
+        _isolated.child_result(gemm_peak(args.child[len("gemm-") :], gemm_n, reps))
+        return 0
+    case = cases(n_img, n_vec, c)[args.case]
+    timed = contender(case, args.child)
+    res = _isolated.time_blocks(
+        timed, timed.sync, blocks=args.blocks, warmup=args.warmup, block_seconds=args.block_seconds
+    )
+    _isolated.child_result(res)
+    return 0
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The parent: per thread count and layer, the two contenders' processes A B A B ..."""
     use_torch = torch is not None and not args.no_torch
-    if args.quick:
-        n_img, n_vec, c, gemm_n, reps = 4, 16, 32, 512, 3
-        args.rounds, args.per_round, args.warmup = 3, 1, 1
-    else:
-        n_img, n_vec, c, gemm_n, reps = 64, 256, 128, 2048, 7
+    n_img, n_vec, c, gemm_n, reps = _sizes(args.quick)
+    script = str(Path(__file__).resolve())
+    common = ["--blocks", str(args.blocks), "--warmup", str(args.warmup), "--block-seconds", str(args.block_seconds)]
+    common += ["--quick"] * args.quick
     mi = machine("numpy")
-    peak = gemm_peak(gemm_n, reps)
-    print(f"float32 GEMM {gemm_n}^3: NumPy {peak['numpy_gemm_gflops_best']:.1f} GFLOP/s (best of {reps})", flush=True)
     rows = []
-    for case in cases(n_img, n_vec, c):
-        if case.family not in args.layers:
-            continue
-        times = time_interleaved(contenders(case, use_torch), args.rounds, args.per_round, args.warmup)
-        row: dict[str, Any] = {"layer": case.name, "family": case.family, "input_shape": list(case.x_shape)}
-        add_quartiles(row, "minigan", times["minigan"])
-        add_quartiles(row, "torch", times.get("torch"))
-        row["ratio"] = paired_ratio(times["minigan"], times["torch"]) if "torch" in times else None
-        row["gflop"] = None if case.flops is None else case.flops / 1e9
-        for who in ("minigan", "torch"):
-            ms = row[f"{who}_ms"]
-            gfs = None if (case.flops is None or ms is None) else case.flops / (ms / 1e3) / 1e9
-            row[f"{who}_gflops"] = gfs
-            row[f"{who}_pct_of_peak"] = None if gfs is None else 100.0 * gfs / peak["numpy_gemm_gflops_best"]
-        row.update(peak)
-        row["machine"] = mi
-        rows.append(row)
-        print(_row_md(row), flush=True)
+    for threads in args.threads:
+        env = _isolated.thread_env(threads)
+        peak: dict[str, Any] = {"gemm_n": gemm_n, "threads": threads}
+        for lib in ["numpy"] + ["torch"] * use_torch:
+            cmd = _isolated.python_cmd(script, "--child", f"gemm-{lib}", "--threads", str(threads), *common)
+            res = _isolated._launch(cmd, env)
+            peak[f"{lib}_gemm_gflops_best"], peak[f"{lib}_gemm_gflops_median"] = res["best"], res["median"]
+        print(f"{threads} thread(s): float32 GEMM {gemm_n}^3, NumPy {peak['numpy_gemm_gflops_best']:.1f} GFLOP/s")
+        for index, case in enumerate(cases(n_img, n_vec, c)):
+            if case.family not in args.layers:
+                continue
+            args_of = ["--case", str(index), "--threads", str(threads), *common]
+            who = ["minigan"] + ["torch"] * use_torch
+            cmds = {w: _isolated.python_cmd(script, "--child", w, *args_of) for w in who}
+            results = _isolated.run_alternating(cmds, rounds=args.rounds, threads=threads)
+            meds = {w: _isolated.round_medians(results[w]) for w in who}
+            row: dict[str, Any] = {"layer": case.name, "family": case.family, "input_shape": list(case.x_shape)}
+            row["threads"] = threads
+            add_quartiles(row, "minigan", meds["minigan"])
+            add_quartiles(row, "torch", meds.get("torch"))
+            row["ratio"] = _isolated.paired_ratio(meds["minigan"], meds["torch"]) if "torch" in meds else None
+            row["busy"] = {w: _isolated.busy_summary(results[w]) for w in who}
+            row["gflop"] = None if case.flops is None else case.flops / 1e9
+            for w in ("minigan", "torch"):
+                ms = row[f"{w}_ms"]
+                gfs = None if (case.flops is None or ms is None) else case.flops / (ms / 1e3) / 1e9
+                row[f"{w}_gflops"] = gfs
+                row[f"{w}_pct_of_peak"] = None if gfs is None else 100.0 * gfs / peak["numpy_gemm_gflops_best"]
+            row.update(peak)
+            row["machine"] = mi
+            rows.append(row)
+            print(_row_md(row), flush=True)
     return rows
 
 
@@ -210,6 +242,7 @@ def _row_md(row: dict[str, Any]) -> str:
     cells = [
         row["layer"],
         "x".join(map(str, row["input_shape"])),
+        str(row["threads"]),
         fmt_q(row, "minigan"),
         fmt_q(row, "torch"),
         _num(row["ratio"], ".2f"),
@@ -225,16 +258,19 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no layers selected)\n"
     r0 = rows[0]
-    torch_peak = r0.get("torch_gemm_gflops_best")
+    peaks = {}
+    for r in rows:
+        t = r.get("torch_gemm_gflops_best")
+        peaks[r["threads"]] = f"NumPy {r['numpy_gemm_gflops_best']:.1f}" + ("" if t is None else f", PyTorch {t:.1f}")
     head = (
         machine_line(r0["machine"]) + "\n\n"
-        f"float32 GEMM peak ({r0['gemm_n']}x{r0['gemm_n']} matmul, best): NumPy "
-        f"{r0['numpy_gemm_gflops_best']:.1f} GFLOP/s"
-        + ("" if torch_peak is None else f", PyTorch {torch_peak:.1f}")
-        + ". Forward + backward per call, ms: median (25th-75th percentile).\n\n"
-        "| layer | input | minigan ms | PyTorch ms | minigan / PyTorch | minigan GFLOP/s | % peak "
+        f"float32 GEMM peak ({r0['gemm_n']}x{r0['gemm_n']} matmul, best, GFLOP/s): "
+        + "; ".join(f"{k} thread(s): {v}" for k, v in peaks.items())
+        + ". Each contender in its own process; forward + backward per call, ms: median over rounds "
+        "(25th-75th percentile); % peak is of NumPy's GEMM peak at the same threads.\n\n"
+        "| layer | input | threads | minigan ms | PyTorch ms | minigan / PyTorch | minigan GFLOP/s | % peak "
         "| PyTorch GFLOP/s | % peak |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     )
     return head + "\n".join(_row_md(r) for r in rows) + "\n"
 
@@ -242,10 +278,21 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--layers", nargs="+", default=FAMILIES, choices=FAMILIES, help="layer families to time")
-    add_timing_args(p, rounds=9, unit="calls")
-    p.add_argument("--quick", action="store_true", help="tiny sizes, 3 rounds of 1 call: a smoke run of seconds")
+    p.add_argument("--threads", nargs="+", type=int, default=[2], help="thread counts, the same for both libraries")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (each launches both contenders)")
+    p.add_argument("--blocks", type=int, default=3, help="timed blocks per process")
+    p.add_argument("--block-seconds", type=float, default=0.3, help="about how long a timed block lasts")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls before the first block")
+    p.add_argument("--no-torch", action="store_true", help="leave out PyTorch: time minigan only")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds of 1 short block: a smoke run")
     p.add_argument("--out", default="runs/benchmarks", help="folder for ops.json and ops.md")
+    p.add_argument("--child", choices=["minigan", "torch", "gemm-numpy", "gemm-torch"], help=argparse.SUPPRESS)
+    p.add_argument("--case", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.quick:
+        args.rounds, args.blocks, args.warmup, args.block_seconds = 2, 1, 1, 0.05
+    if args.child:
+        return child(args)
     minigan.set_backend("numpy")
     if torch is None:
         print("PyTorch is not installed: timing minigan only (pip install torch for the comparison)")

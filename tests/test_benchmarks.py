@@ -44,7 +44,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "step.py": (_step_args(), "step.json"),
     "toy2d.py": (["--steps", "5", "plain-ring", "--out", "{tmp}"], "toy2d.json"),
     "glyph_speed.py": (["-n", "20"], None),
-    "ops.py": (["--quick", "--out", "{tmp}"], "ops.json"),
+    "ops.py": (["--quick", "--layers", "dense", "leakyrelu", "--out", "{tmp}"], "ops.json"),
     "engine_overhead.py": (["--quick", "--out", "{tmp}"], "engine_overhead.json"),
     "scaling.py": (["--quick", "--out", "{tmp}"], "scaling.json"),
     "memory.py": (["--quick", "--out", "{tmp}"], "memory.json"),
