@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -634,7 +635,7 @@ def default_generator() -> Generator:
 
 
 # ----------------------------------------------------------------------------
-# CPU threads for the convolutions' copy loops
+# CPU threads for copies and element-wise passes
 # ----------------------------------------------------------------------------
 def _thread_count() -> int:
     """Threads allowed: MINIGAN_NUM_THREADS, else OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, else the CPUs."""
@@ -649,6 +650,56 @@ def _thread_count() -> int:
 NUM_THREADS: int = _thread_count()
 _pool: Any = None  # a ThreadPoolExecutor, made on first use
 _MIN_PARALLEL_WORK = 1 << 20  # elements; below this, handing work to a thread costs more than it saves
+_forced: tuple[int, int] | None = None  # (chunks, min_work) inside ``split_work`` (tests), else None
+
+
+@contextlib.contextmanager
+def split_work(threads: int, min_work: int = 0) -> Iterator[None]:
+    """Inside the block, :func:`split_batch` and :func:`map_parallel` split any work of at least
+    ``min_work`` elements into ``threads`` chunks.
+
+    For tests (and for trying a thread count without restarting Python): with ``min_work=0``
+    even tiny arrays are split, so a test can hold a split pass bitwise equal to the one-call
+    pass. On a backend whose arrays are not NumPy's (CuPy, strict) the chunks run one after
+    another in this thread, through the same slicing code: the strict backend checks that code.
+    """
+    global _forced
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    previous, _forced = _forced, (threads, min_work)
+    try:
+        yield
+    finally:
+        _forced = previous
+
+
+def _chunks_for(n: int, work: int) -> int:
+    """How many chunks :func:`split_batch` would cut ``n`` rows of ``work`` elements into (1: no split)."""
+    threads, min_work = _forced if _forced is not None else (NUM_THREADS, _MIN_PARALLEL_WORK)
+    if _forced is None and not get_backend().on_host:
+        return 1  # a GPU runs a kernel over the whole array at once
+    return max(1, min(threads, n)) if work >= min_work else 1
+
+
+def splits_work(n: int, work: int) -> bool:
+    """Would :func:`split_batch` split ``n`` rows of ``work`` elements? (Kernels pick their chunked
+    form only then; otherwise the whole-array form, which makes no extra copy.)"""
+    return _chunks_for(n, work) > 1
+
+
+def _run(tasks: list[Callable[[], Any]]) -> list[Any]:
+    """Run the tasks on the thread pool (NumPy only) or one after another; results in order."""
+    global _pool
+    nested = threading.current_thread().name.startswith("minigan")  # a pool thread must not wait on the pool
+    if len(tasks) < 2 or not get_backend().on_host or nested:
+        return [t() for t in tasks]
+    if _pool is None or _pool._max_workers < len(tasks):
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=max(NUM_THREADS, len(tasks)), thread_name_prefix="minigan")
+    futures = [_pool.submit(t) for t in tasks[1:]]
+    first = tasks[0]()  # this thread does a share too, instead of waiting idle
+    return [first, *(f.result() for f in futures)]  # result() re-raises an exception from a thread
 
 
 def _column_buffer_bytes() -> int:
@@ -684,16 +735,62 @@ def split_batch(n: int, fn: Callable[[int, int], None], work: int) -> None:
     One plain call ``fn(0, n)`` unless the backend is NumPy, more than one thread is allowed
     (:data:`NUM_THREADS`) and ``work`` (elements moved) is large enough to pay for the threads.
     """
-    threads = min(NUM_THREADS, n)
-    if not get_backend().on_host or threads < 2 or work < _MIN_PARALLEL_WORK:
+    chunks = _chunks_for(n, work)
+    if chunks < 2:
         fn(0, n)
         return
-    global _pool
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
+    bounds = [n * k // chunks for k in range(chunks + 1)]
+    _run([lambda lo=lo, hi=hi: fn(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo])
 
-        _pool = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="minigan")
-    bounds = [n * k // threads for k in range(threads + 1)]
-    futures = [_pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
-    for f in futures:
-        f.result()  # re-raises an exception from the thread
+
+_ROW_BLOCK = 1 << 17  # elements per block in map_rows: a block's temporaries stay in the cache
+
+
+def map_rows(fn: Callable[..., Any], *arrays: Any, dtype: Any = None) -> Any:
+    """``fn(*arrays)``, computed a block of rows at a time when :func:`split_batch` splits, else at once.
+
+    ``fn`` must work row by row along axis 0 (row i of its result depends only on row i of each
+    array; per-channel constants can come in through a closure) and be made of correctly rounded
+    operations (+, -, *, /, max, comparisons, sqrt): then every element is the same number either
+    way, and the split result is bitwise the one-call result. The blocks (about 128K elements, so
+    their temporaries stay in the cache) are shared between threads by :func:`split_batch`.
+    The split result takes the dtype (or ``dtype``) and the memory layout of ``arrays[0]``: put
+    first the array whose layout ``fn``'s own result has (NumPy keeps the layout of the first
+    operand that starts the expression), so that later sums over it add in the same order.
+    """
+    first = arrays[0]
+    n = first.shape[0] if getattr(first, "ndim", 0) else 0
+    if n == 0 or not splits_work(n, first.size):
+        return fn(*arrays)
+    # empty_like keeps the memory layout (a conv's output is channels-last in memory), as fn(*arrays)
+    # would: sums over the result then add in the same order.
+    out = xp().empty_like(first, dtype=first.dtype if dtype is None else dtype)
+    step = max(1, _ROW_BLOCK // max(1, first.size // n))  # rows per block
+
+    def rows(lo: int, hi: int) -> None:  # rows lo..hi-1 of the result, block by block
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            out[a:b, ...] = fn(*(arr[a:b, ...] for arr in arrays))
+
+    split_batch(n, rows, work=first.size)
+    return out
+
+
+def map_parallel(fn: Callable[[Any], Any], items: list[Any], work: int) -> list[Any]:
+    """``[fn(item) for item in items]``, the items shared between threads when that pays.
+
+    For independent pieces of work, such as the optimizer's update of each parameter: each
+    item is computed exactly as it would be alone, so the results are bitwise the same. The
+    items are dealt to :data:`NUM_THREADS` lists in turn (greedy by position) and each list runs
+    in one thread. ``work`` is the elements all items touch together.
+    """
+    chunks = min(_chunks_for(len(items), work), len(items))
+    if chunks < 2:
+        return [fn(item) for item in items]
+    parts = [list(range(k, len(items), chunks)) for k in range(chunks)]
+    done = _run([lambda part=part: [fn(items[i]) for i in part] for part in parts])
+    out: list[Any] = [None] * len(items)
+    for part, results in zip(parts, done):
+        for i, r in zip(part, results):
+            out[i] = r
+    return out

@@ -109,16 +109,24 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
+        todo = []
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if tuple(g.shape) != p.shape:
+                raise ValueError(f"gradient of shape {tuple(g.shape)} for a parameter of shape {p.shape}")
+            if g.dtype != p.dtype:  # e.g. a float64 loss on float32 weights: keep the weights float32
+                g = B.xp().astype(g, p.dtype)
+            todo.append((p, g, state))
+        # The parameters' updates are independent of each other, so on a large network they are
+        # shared between threads (NumPy runs each pass on one core). Each update is computed on
+        # raw arrays exactly as it would be alone: the same numbers with any number of threads.
+        work = sum(g.size for _, g, _ in todo)
         with no_grad():
-            for p, state in zip(self.params, self.state):
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if tuple(g.shape) != p.shape:
-                    raise ValueError(f"gradient of shape {tuple(g.shape)} for a parameter of shape {p.shape}")
-                if g.dtype != p.dtype:  # e.g. a float64 loss on float32 weights: keep the weights float32
-                    g = B.xp().astype(g, p.dtype)
-                p.data = self._update(p.data, g, state)
+            new = B.map_parallel(lambda item: self._update(item[0].data, item[1], item[2]), todo, work=work)
+        for (p, _, _), data in zip(todo, new):
+            p.data = data
 
     def _update(self, x: Any, g: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError

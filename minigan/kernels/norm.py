@@ -8,7 +8,9 @@ Replaces :class:`minigan.functions.norm.BatchNormTrain`:
   full-size work is a subtraction, a multiply and an add (no separate xhat);
 - the first-order backward on raw arrays, reusing ``d = x - mu`` and ``1/std`` from the forward
   pass. Caching is exact here because nothing differentiates a first-order gradient; under
-  ``create_graph=True`` the textbook backward recomputes them from x with minigan functions.
+  ``create_graph=True`` the textbook backward recomputes them from x with minigan functions;
+- the full-size passes go a block of rows at a time, shared between threads on large arrays
+  (``B.map_rows``); the per-channel sums stay whole, so the result is bitwise the same.
 
 Read next: ``tests/test_kernels.py`` (each kernel held equal to the textbook).
 """
@@ -33,14 +35,19 @@ class FastBatchNormTrain(BatchNormTrain):
         xp = B.xp()
         inv_m = 1.0 / self.count
         mu = sum_array(x, self.axes, keepdims=True) * inv_m  # (1, C[, 1, 1])
-        d = x - mu  # the one full-size buffer kept for backward
-        var = sum_array(d * d, self.axes, keepdims=True) * inv_m
+        d = B.map_rows(lambda xs: xs - mu, x)  # the one full-size buffer kept for backward
+        var = sum_array(B.map_rows(lambda ds: ds * ds, d), self.axes, keepdims=True) * inv_m
         self.update_running(mu, var)
         self.inv_std = 1.0 / xp.sqrt(var + self.eps)  # (1, C[, 1, 1]): per-channel work is cheap
         self.d = d  # raw array, for the first-order backward only
-        y = d * (xp.reshape(gamma, self.shape) * self.inv_std)
-        y += xp.reshape(beta, self.shape)
-        return y
+        k, b = xp.reshape(gamma, self.shape) * self.inv_std, xp.reshape(beta, self.shape)
+
+        def affine(ds):  # y = d * k + beta, in one array
+            y = ds * k
+            y += b
+            return y
+
+        return B.map_rows(affine, d)
 
     def backward(self, gy):
         if is_grad_enabled():  # create_graph=True: the differentiable textbook backward
@@ -59,14 +66,19 @@ class FastBatchNormTrain(BatchNormTrain):
         d, inv_std, inv_m = self.d, self.inv_std, 1.0 / self.count
         g = xp.reshape(gamma.data if isinstance(gamma, Tensor) else gamma, self.shape)
         gbeta = sum_array(gy, self.axes, keepdims=True)  # (1, C[, 1, 1])
-        gd = sum_array(gy * d, self.axes, keepdims=True)
+        gd = sum_array(B.map_rows(lambda a, b: a * b, gy, d), self.axes, keepdims=True)
         gx = None
         if self.needs_input_grad[0]:
             k = g * inv_std
-            gx = gy - gbeta * inv_m
-            gx *= k
-            gx -= d * (k * inv_std * inv_std * gd * inv_m)
-            gx = Tensor(gx)
+            shift, c = gbeta * inv_m, k * inv_std * inv_std * gd * inv_m  # per channel
+
+            def gx_rows(gys, ds):
+                out = gys - shift
+                out *= k
+                out -= ds * c
+                return out
+
+            gx = Tensor(B.map_rows(gx_rows, gy, d))
         ggamma = xp.reshape(gd * inv_std, (-1,))
         return gx, Tensor(ggamma), Tensor(xp.reshape(gbeta, (-1,)))
 
