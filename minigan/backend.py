@@ -776,18 +776,23 @@ def map_rows(fn: Callable[..., Any], *arrays: Any, dtype: Any = None) -> Any:
     return out
 
 
-def map_parallel(fn: Callable[[Any], Any], items: list[Any], work: int) -> list[Any]:
+def map_parallel(fn: Callable[[Any], Any], items: list[Any], sizes: list[int]) -> list[Any]:
     """``[fn(item) for item in items]``, the items shared between threads when that pays.
 
     For independent pieces of work, such as the optimizer's update of each parameter: each
-    item is computed exactly as it would be alone, so the results are bitwise the same. The
-    items are dealt to :data:`NUM_THREADS` lists in turn (greedy by position) and each list runs
-    in one thread. ``work`` is the elements all items touch together.
+    item is computed exactly as it would be alone, so the results are bitwise the same.
+    ``sizes[i]`` is the elements item i touches; the items go largest first to the thread with
+    the least work so far (two 400K-element weight matrices should not share a thread).
     """
-    chunks = min(_chunks_for(len(items), work), len(items))
+    chunks = min(_chunks_for(len(items), sum(sizes)), len(items))
     if chunks < 2:
         return [fn(item) for item in items]
-    parts = [list(range(k, len(items), chunks)) for k in range(chunks)]
+    parts: list[list[int]] = [[] for _ in range(chunks)]
+    load = [0] * chunks
+    for i in sorted(range(len(items)), key=lambda i: -sizes[i]):
+        k = load.index(min(load))
+        parts[k].append(i)
+        load[k] += sizes[i]
     done = _run([lambda part=part: [fn(items[i]) for i in part] for part in parts])
     out: list[Any] = [None] * len(items)
     for part, results in zip(parts, done):

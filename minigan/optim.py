@@ -122,9 +122,9 @@ class Optimizer:
         # The parameters' updates are independent of each other, so on a large network they are
         # shared between threads (NumPy runs each pass on one core). Each update is computed on
         # raw arrays exactly as it would be alone: the same numbers with any number of threads.
-        work = sum(g.size for _, g, _ in todo)
+        sizes = [g.size for _, g, _ in todo]
         with no_grad():
-            new = B.map_parallel(lambda item: self._update(item[0].data, item[1], item[2]), todo, work=work)
+            new = B.map_parallel(lambda item: self._update(item[0].data, item[1], item[2]), todo, sizes)
         for (p, _, _), data in zip(todo, new):
             p.data = data
 

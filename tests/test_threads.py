@@ -11,6 +11,9 @@ that code is checked against the array API as CuPy would check it.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -184,7 +187,7 @@ def test_map_rows_is_the_one_call(rows, cols, chunks, block):
 def test_map_parallel_keeps_order_and_raises():
     items = list(range(11))
     with B.split_work(3):
-        assert B.map_parallel(lambda i: i * i, items, work=0) == [i * i for i in items]
+        assert B.map_parallel(lambda i: i * i, items, sizes=items) == [i * i for i in items]
 
         def boom(i):
             if i == 7:
@@ -192,7 +195,21 @@ def test_map_parallel_keeps_order_and_raises():
             return i
 
         with pytest.raises(ValueError, match="item 7"):
-            B.map_parallel(boom, items, work=0)
+            B.map_parallel(boom, items, sizes=[1] * len(items))
+
+
+def test_map_parallel_balances_by_size():
+    seen = {}
+
+    def record(i):
+        seen[i] = threading.current_thread().name
+        time.sleep(0.01)  # long enough that neither thread takes everything
+        return i
+
+    with B.split_work(2):
+        B.map_parallel(record, [0, 1, 2, 3], sizes=[400, 400, 5, 5])
+    if B.get_backend().on_host:  # threads only on NumPy
+        assert seen[0] != seen[1]  # the two large items run in different threads
 
 
 def test_split_batch_covers_every_row_once():
