@@ -305,6 +305,7 @@ class Adam(Optimizer):
         g2 *= 1.0 - b2
         v *= b2
         v += g2  # v <- b2 * v + (1 - b2) * g^2
+        del g2  # each temporary goes as soon as it is used: a step's peak memory is parameter-sized
         # Bias correction: m and v start at 0, so early averages are too small by (1 - beta^t).
         # The step is lr * (m / bc1) / (sqrt(v / bc2) + eps); multiplying the numerator and the
         # denominator by sqrt(bc2) moves every per-element constant into one scalar:
@@ -314,6 +315,7 @@ class Adam(Optimizer):
         denom = xp.sqrt(v)
         denom += self.eps * root_bc2
         step = m / denom
+        del denom
         step *= self.lr * root_bc2 / bc1
         return x - step  # a new array: the parameter's old values stay valid wherever they are held
 
