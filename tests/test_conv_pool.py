@@ -429,6 +429,34 @@ def test_upsample(data, shape, scale, mode):
     gc(lambda x: F.upsample(x * x, scale, mode), [T(x)], order=2)
 
 
+@covers("reflection_pad2d", order=2)
+@given(
+    st.data(),
+    st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(2, 4), st.integers(2, 4)),
+    st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
+)
+def test_reflection_pad2d(data, shape, pads):
+    h, w = shape[2], shape[3]
+    left, right = (min(p, w - 1) for p in pads[:2])
+    top, bottom = (min(p, h - 1) for p in pads[2:])
+    rng = rng_of(data)
+    x = rng.standard_normal(shape)
+    y = host(F.reflection_pad2d(T(x), (left, right, top, bottom)))
+    ref = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="reflect")  # NumPy's 'reflect' = PyTorch's
+    np.testing.assert_array_equal(y, ref)
+    gc(lambda x: F.reflection_pad2d(x * x, (left, right, top, bottom)), [T(x)], order=2)
+
+
+def test_reflection_pad2d_bad_pads():
+    x = T(np.ones((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match="smaller than the image"):
+        F.reflection_pad2d(x, 3)
+    with pytest.raises(ValueError, match="left, right, top, bottom"):
+        F.reflection_pad2d(x, (1, 1))
+    with pytest.raises(ValueError, match="left, right, top, bottom"):
+        F.reflection_pad2d(x, -1)
+
+
 def test_upsample_bad_mode():
     with pytest.raises(ValueError, match="mode"):
         F.upsample(T(np.ones((1, 1, 2, 2))), 2, "bicubic")

@@ -499,6 +499,37 @@ def test_cross_entropy(data, n, k):
 # ----------------------------------------------------------------------------
 # Normalisation and dropout
 # ----------------------------------------------------------------------------
+@covers("instance_norm", order=2)
+@given(
+    st.data(),
+    st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(2, 3)),
+    st.booleans(),
+)
+def test_instance_norm(data, shape, affine):
+    rng = rng_of(data)
+    c = shape[1]
+    x = rng.standard_normal(shape) * 2 + 0.5
+    g, b = rng.uniform(0.5, 1.5, c), rng.standard_normal(c)
+    if affine:
+        gc(lambda x, g, b: F.instance_norm(x, g, b) ** 2, [T(x), T(g), T(b)], order=2)
+    else:
+        gc(lambda x: F.instance_norm(x) ** 2, [T(x)], order=2)
+    # Each image's each channel: mean 0 and (biased) variance 1 before gamma/beta, then scaled.
+    y = host(F.instance_norm(T(x), eps=0.0))
+    np.testing.assert_allclose(y.mean(axis=(2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=(2, 3)), 1, rtol=1e-10)
+    ref = (x - x.mean(axis=(2, 3), keepdims=True)) / np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    ref = ref * g.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1)
+    np.testing.assert_allclose(host(F.instance_norm(T(x), T(g), T(b))), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_instance_norm_bad_input():
+    with pytest.raises(ValueError, match="N, C, H, W"):
+        F.instance_norm(T(np.ones((2, 3))))
+    with pytest.raises(ValueError, match="more than one pixel"):
+        F.instance_norm(T(np.ones((2, 3, 1, 1))))
+
+
 @covers("batch_norm", order=2)
 @given(st.data(), st.sampled_from([(3, 2), (4, 1), (2, 2, 2, 2), (3, 1, 2, 1), (2, 3, 1, 2)]), st.booleans())
 def test_batch_norm_training(data, shape, affine):
@@ -621,6 +652,8 @@ def test_dropout_drops_about_p():
 # Coverage and dtypes of the whole functional API
 # ----------------------------------------------------------------------------
 SECOND_ORDER_REQUIRED = {
+    "instance_norm",
+    "reflection_pad2d",
     "matmul",
     "linear",
     "conv2d",
@@ -761,6 +794,11 @@ FLOAT32_CASES = {
         [lambda: _f32((3, 2, 2, 2)), lambda: _pos((2,)), lambda: _f32((2,))],
     ),
     "dropout": (lambda x: F.dropout(x * x, 0.5, minigan.Generator(0)), [lambda: _f32((2, 3))]),
+    "instance_norm": (
+        lambda x, g, b: F.instance_norm(x, g, b) * x,
+        [lambda: _f32((2, 2, 3, 3)), lambda: _pos((2,)), lambda: _f32((2,))],
+    ),
+    "reflection_pad2d": (lambda x: F.reflection_pad2d(x * x, (1, 2, 2, 0)), [lambda: _f32((1, 2, 3, 4))]),
 }
 
 

@@ -125,6 +125,13 @@ LAYERS = {
     "spectral-dense": (lambda: nn.spectral_norm(nn.Dense(5, 3, rng=0), rng=1), flat),
     "spectral-conv": (lambda: nn.spectral_norm(nn.Conv2D(2, 3, 3, 2, "same", rng=0), rng=1), image),
     "spectral-convT": (lambda: nn.spectral_norm(nn.Conv2DTranspose(2, 3, 3, 2, "same", rng=0), rng=1), image),
+    "instancenorm": (lambda: nn.Sequential(nn.Conv2D(2, 3, 3, rng=0), nn.InstanceNorm(3)), image),
+    "instancenorm-affine": (lambda: nn.Sequential(nn.Conv2D(2, 3, 3, rng=0), nn.InstanceNorm(3, affine=True)), image),
+    "reflection-pad": (lambda: nn.Sequential(nn.ReflectionPad2D((1, 2, 3, 0)), nn.Conv2D(2, 3, 3, rng=0)), image),
+    "unet": (lambda: nn.UNet(2, 3, depth=2, width=4, rng=0), lambda: image(h=8, w=12)),
+    "unet-instance-deep": (lambda: nn.UNet(2, 1, depth=3, width=2, norm="instance", rng=0), lambda: image(h=16, w=8)),
+    "unet-no-norm-shallow": (lambda: nn.UNet(2, 2, depth=1, width=3, norm="none", rng=0), lambda: image(h=8, w=6)),
+    "patchgan": (lambda: nn.patch_discriminator(2, width=4, n_layers=2, rng=0), lambda: image(h=8, w=8)),
 }
 
 

@@ -262,11 +262,31 @@ def test_conv2d_transpose_second_order_stride2(rng, k, padding, out_pad):
     check_layer(layer, randn(rng, 2, 2, 2, 2), order=2)
 
 
+@covers_layers(nn.InstanceNorm, nn.ReflectionPad2D, order=2)
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm_and_reflection_pad_second_order(rng, affine):
+    norm = nn.InstanceNorm(2, affine=affine)
+    if affine:
+        norm.gamma.data = arr(rng.uniform(0.5, 1.5, 2))
+        norm.beta.data = arr(rng.normal(size=2))
+    check_layer(nn.Sequential(norm, nn.LeakyReLU(0.2)), randn(rng, 2, 2, 3, 3), order=2)
+    check_layer(norm, randn(rng, 2, 2, 2, 3), order=2)  # its own gamma and beta too
+    check_layer(nn.ReflectionPad2D((1, 2, 2, 0)), randn(rng, 1, 2, 3, 4), order=2)
+
+
+@covers_layers(nn.UNet, order=2)
+def test_unet_second_order(rng):
+    """Through the skips and the bottleneck, to second order in the input (its blocks' weights are
+    Conv2D, Conv2DTranspose and norm layers, checked above)."""
+    net = nn.UNet(1, 1, depth=2, width=2, norm="instance", rng=0)
+    check_layer(net, randn(rng, 2, 1, 8, 8), order=2, atol=1e-5)
+
+
 # Layer types a discriminator may contain: each needs a second-order gradcheck (WGAN-GP, R1).
 DISCRIMINATOR_LAYERS = {
     nn.Dense, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.BatchNorm, nn.Dropout, nn.Conv2D,
     nn.Conv2DTranspose, nn.UpSampling2D, nn.MaxPool2D, nn.AvgPool2D, nn.Flatten, nn.Reshape,
-    nn.Embedding, nn.MinibatchStdDev, nn.SpectralNorm,
+    nn.Embedding, nn.MinibatchStdDev, nn.SpectralNorm, nn.InstanceNorm, nn.ReflectionPad2D, nn.UNet,
 }  # fmt: skip
 
 
@@ -695,3 +715,65 @@ def test_initializers_are_bit_reproducible_from_the_explicit_generator(name):
             assert host(init(shape, minigan.Generator(7))).tobytes() == w.tobytes(), backend
             layer = nn.Conv2D(4, 6, 3, weight_init=name, rng=7)
             assert host(layer.weight).tobytes() == w.tobytes(), backend
+
+
+# ----------------------------------------------------------------------------
+# Image-to-image blocks: UNet, PatchGAN, InstanceNorm, ReflectionPad2D
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("depth, size", [(1, 6), (2, 28), (3, 16)])
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+def test_unet_keeps_the_image_size(depth, size, norm):
+    net = nn.UNet(2, 3, depth=depth, width=4, norm=norm, dropout=0.5, rng=0)
+    y = net(T(np.random.default_rng(0).normal(size=(2, 2, size, size)), requires_grad=False))
+    assert y.shape == (2, 3, size, size)
+    assert np.all(np.abs(host(y)) <= 1.0)  # tanh
+    names = list(net._modules)
+    assert names == [f"down{k}" for k in range(depth)] + [f"up{j}" for j in range(depth - 1)] + ["final"]
+
+
+def test_unet_skips_reach_the_output():
+    """The skip from the first level carries the input's detail: with the bottleneck's output zeroed,
+    the output still depends on the input (through down0 -> concat -> final)."""
+    net = nn.UNet(1, 1, depth=2, width=4, norm="none", rng=0)
+    for p in net.up0.parameters():
+        p.data = p.data * 0.0  # up0 now outputs ReLU(0) = 0: only the skip reaches `final`
+    x = T(np.random.default_rng(0).normal(size=(1, 1, 8, 8)))
+    net(x).sum().backward()
+    assert np.abs(host(x.grad)).sum() > 0
+
+
+def test_unet_and_patch_discriminator_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        nn.UNet(1, 1, depth=2)(T(np.zeros((1, 1, 30, 30))))
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+        nn.UNet(1, 1, depth=1)(T(np.zeros((1, 2, 8, 8))))
+    with pytest.raises(ValueError, match="norm must be one of"):
+        nn.UNet(1, 1, norm="layer")
+    with pytest.raises(ValueError, match="dropout"):
+        nn.UNet(1, 1, dropout=1.0)
+    with pytest.raises(ValueError, match="positive integer"):
+        nn.UNet(1, 1, depth=0)
+    with pytest.raises(ValueError, match="has 4 blocks, got 1"):
+        nn.UNet.from_blocks([nn.Sequential()], in_channels=1, out_channels=1, depth=2)
+    with pytest.raises(ValueError, match="n_layers"):
+        nn.patch_discriminator(2, n_layers=0)
+
+
+@pytest.mark.parametrize("n_layers, size, out", [(1, 8, 4), (2, 28, 7), (3, 32, 4)])
+def test_patch_discriminator_gives_a_logit_per_patch(n_layers, size, out):
+    d = nn.patch_discriminator(2, width=4, n_layers=n_layers, rng=0)
+    assert d(T(np.zeros((3, 2, size, size)), requires_grad=False)).shape == (3, 1, out, out)
+
+
+def test_instance_norm_and_reflection_pad_check_their_input():
+    with pytest.raises(ValueError, match="H\\*W >= 2"):
+        nn.InstanceNorm(3)(T(np.zeros((2, 3, 1, 1))))
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        nn.InstanceNorm(3)(T(np.zeros((2, 4, 5, 5))))
+    with pytest.raises(ValueError, match="H > 3"):
+        nn.ReflectionPad2D(3)(T(np.zeros((1, 1, 3, 5))))
+    with pytest.raises(ValueError, match="left, right, top, bottom"):
+        nn.ReflectionPad2D((1, 2))
+    layer = nn.InstanceNorm(3, affine=True)
+    assert [n for n, _ in layer.named_parameters()] == ["gamma", "beta"] and not list(layer.named_buffers())
+    assert repr(nn.ReflectionPad2D(2)) == "ReflectionPad2D((2, 2, 2, 2))"

@@ -362,3 +362,33 @@ def test_conv_generator_seed_matches_torch_network(rng, training):
         close(p.grad, tparams[tname].grad, rtol=1e-9, atol=1e-12)
     for (_, b), tname in zip(G.named_buffers(), [k for k in tsd if "running" in k]):
         close(b, tG.state_dict()[tname])
+
+
+# ----------------------------------------------------------------------------
+# Instance norm and reflection padding (pix2pix, CycleGAN)
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm_matches(rng, affine):
+    layer = nn.InstanceNorm(3, eps=1e-3, affine=affine)
+    tin = torch.nn.InstanceNorm2d(3, eps=1e-3, affine=affine).double()
+    params = {}
+    if affine:
+        layer.gamma.data = arr(rng.uniform(0.5, 1.5, 3))
+        layer.beta.data = arr(rng.normal(size=3))
+        with torch.no_grad():
+            tin.weight.copy_(torch.tensor(host(layer.gamma)))
+            tin.bias.copy_(torch.tensor(host(layer.beta)))
+        params = {"gamma": tin.weight, "beta": tin.bias}
+    for mode in ("train", "eval"):  # no running statistics: the same function in both modes
+        layer.train(mode == "train")
+        tin.train(mode == "train")
+        layer.zero_grad()
+        tin.zero_grad()
+        compare(layer, tin, rng.normal(loc=1.0, scale=2.0, size=(2, 3, 4, 5)), params, rng)
+
+
+@pytest.mark.parametrize("pads", [1, (1, 2, 0, 3), (0, 0, 2, 1)])
+def test_reflection_pad_matches(rng, pads):
+    layer = nn.ReflectionPad2D(pads)
+    tpad = torch.nn.ReflectionPad2d(pads)
+    compare(layer, tpad, rng.normal(size=(2, 3, 4, 5)), {}, rng)

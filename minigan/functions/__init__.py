@@ -3,8 +3,8 @@
 - ``basic``: arithmetic, reductions, shapes, elementwise math (the primitives);
 - ``activations``: tanh, sigmoid, relu, leaky_relu, softplus, stable BCE;
 - ``conv``: conv2d and conv_transpose2d via im2col;
-- ``pooling``: max/avg pooling and upsampling;
-- ``norm``: batch norm and dropout.
+- ``pooling``: max/avg pooling, upsampling and reflection padding;
+- ``norm``: batch norm, instance norm and dropout.
 
 Read next: ``minigan/functions/basic.py``.
 """
@@ -56,8 +56,8 @@ from minigan.functions.basic import (
     where,
 )
 from minigan.functions.conv import conv2d, conv2d_grad_weight, conv_transpose2d
-from minigan.functions.norm import batch_norm, dropout
-from minigan.functions.pooling import avg_pool2d, fold, max_pool2d, unfold, upsample
+from minigan.functions.norm import batch_norm, dropout, instance_norm
+from minigan.functions.pooling import avg_pool2d, fold, max_pool2d, reflection_pad2d, unfold, upsample
 
 __all__ = [
     "abs",
@@ -79,6 +79,7 @@ __all__ = [
     "flatten",
     "fold",
     "getitem",
+    "instance_norm",
     "leaky_relu",
     "log",
     "log1p",
@@ -96,6 +97,7 @@ __all__ = [
     "neg",
     "permute",
     "pow",
+    "reflection_pad2d",
     "relu",
     "reshape",
     "sigmoid",

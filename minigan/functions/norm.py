@@ -1,4 +1,4 @@
-"""Batch normalisation and dropout, as composites of differentiable primitives.
+"""Batch and instance normalisation and dropout, as composites of differentiable primitives.
 
 Batch norm in training mode normalises with the statistics of the batch::
 
@@ -19,6 +19,11 @@ caching is where DeZero's BatchNorm gets WGAN-GP wrong. (The first-order
 backward of ``minigan/kernels/norm.py`` may cache: nothing differentiates it.)
 Eval mode, with fixed running statistics, is a plain composite.
 
+Instance norm (pix2pix, CycleGAN) is the same normalisation per image and channel, over the
+pixels only: no statistics are shared between the images of a batch, so training and eval
+compute the same thing. A composite of mean, var and sqrt (small per-image work; its second
+derivatives come from theirs).
+
 Read next: ``minigan/gradcheck.py``.
 """
 
@@ -28,10 +33,10 @@ from typing import Any
 
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
-from minigan.functions.basic import mean, reshape, sqrt, sum
+from minigan.functions.basic import mean, reshape, sqrt, sum, var
 from minigan.functions.replaceable import replaceable
 
-__all__ = ["batch_norm", "dropout"]
+__all__ = ["batch_norm", "dropout", "instance_norm"]
 
 
 @replaceable
@@ -151,3 +156,24 @@ def dropout(x: Any, p: float, rng: B.Generator, training: bool = True) -> Tensor
         return x
     mask = rng.bernoulli(tuple(x.shape), 1.0 - p, dtype=x.dtype, value=1.0 / (1.0 - p))  # 0 or 1/(1-p)
     return x * mask
+
+
+def instance_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each image's each channel over its pixels: (N, C, H, W) -> (N, C, H, W).
+
+    ``y = gamma * (x - mu) / sqrt(var + eps) + beta`` with mu and the biased var of x[n, c] over
+    (H, W), as PyTorch's ``InstanceNorm2d`` (which keeps no running statistics by default).
+    gamma and beta: (C,), or None for no affine part.
+    """
+    eps = B.py_scalar(eps)  # a NumPy float64 would make float32 images float64
+    if x.ndim != 4:
+        raise ValueError(f"instance_norm takes (N, C, H, W) images, got shape {tuple(x.shape)}")
+    if x.shape[2] * x.shape[3] < 2:
+        raise ValueError(f"instance_norm needs more than one pixel per channel, got shape {tuple(x.shape)}")
+    mu = mean(x, axis=(2, 3), keepdims=True)  # (N, C, 1, 1)
+    y = (x - mu) / sqrt(var(x, axis=(2, 3), keepdims=True) + eps)
+    if gamma is not None:
+        y = y * reshape(gamma, (1, -1, 1, 1))
+    if beta is not None:
+        y = y + reshape(beta, (1, -1, 1, 1))
+    return y

@@ -1,4 +1,4 @@
-"""Pooling and upsampling of NCHW images.
+"""Pooling, upsampling and reflection padding of NCHW images.
 
 Pooling is built from one pair of primitives, :class:`Unfold` and
 :class:`Fold`, which are each other's adjoints (so each is the other's
@@ -17,19 +17,24 @@ Upsampling is a composite of differentiable primitives too:
   interpolation weights of PyTorch's ``align_corners=False`` (and of Keras'
   ``UpSampling2D(interpolation='bilinear')``).
 
+Reflection padding (pix2pix and CycleGAN pad this way, so that a border is not a frame of zeros
+that D can spot) is a concatenation of single rows and columns of x, mirrored about the edge
+pixel: differentiable to any order through getitem and concat.
+
 Read next: ``minigan/functions/norm.py``.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from minigan import backend as B
 from minigan.autograd import Function, Tensor
-from minigan.functions.basic import broadcast_to, matmul, max, mean, reshape, sum
+from minigan.functions.basic import broadcast_to, concat, matmul, max, mean, reshape, sum
 from minigan.functions.padding import Padding, Pads, _pad, _pair, conv_pads, tap_slices
 
-__all__ = ["avg_pool2d", "fold", "max_pool2d", "unfold", "upsample"]
+__all__ = ["avg_pool2d", "fold", "max_pool2d", "reflection_pad2d", "unfold", "upsample"]
 
 
 class Unfold(Function):
@@ -174,3 +179,29 @@ def upsample(x: Any, scale: int | tuple[int, int] = 2, mode: str = "nearest") ->
         y = matmul(x, B.xp().matrix_transpose(a_w))  # (N, C, H, W) @ (W, W*sw) -> (N, C, H, W*sw)
         return matmul(a_h, y)  # (H*sh, H) @ (N, C, H, W*sw) -> (N, C, H*sh, W*sw)
     raise ValueError(f"upsample mode must be 'nearest' or 'bilinear', not {mode!r}")
+
+
+def reflection_pad2d(x: Any, padding: int | tuple[int, int, int, int]) -> Tensor:
+    """Pad the last two axes by mirroring about the edge pixel (which is not repeated).
+
+    ``padding``: p for every side, or PyTorch's ``(left, right, top, bottom)``. A row
+    ``[a b c d]`` padded by 2 on each side becomes ``[c b | a b c d | c b]``, as PyTorch's
+    ``ReflectionPad2d``. Each pad must be smaller than the side it mirrors.
+    (N, C, H, W) -> (N, C, H + top + bottom, W + left + right).
+    """
+    pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+    if len(pads) != 4 or any(not isinstance(p, int) or isinstance(p, bool) or p < 0 for p in pads):
+        raise ValueError(f"reflection_pad2d takes an int >= 0 or (left, right, top, bottom), got {padding!r}")
+    left, right, top, bottom = pads
+    h, w = x.shape[-2], x.shape[-1]
+    if builtins.max(top, bottom) >= h or builtins.max(left, right) >= w:
+        raise ValueError(f"reflection_pad2d: pads {pads} must be smaller than the image's sides ({h}, {w})")
+    if top or bottom:  # rows top..1 mirrored above, rows h-2..h-1-bottom below
+        above = [x[..., i : i + 1, :] for i in range(top, 0, -1)]
+        below = [x[..., i : i + 1, :] for i in range(h - 2, h - 2 - bottom, -1)]
+        x = concat([*above, x, *below], axis=-2)
+    if left or right:
+        before = [x[..., j : j + 1] for j in range(left, 0, -1)]
+        after = [x[..., j : j + 1] for j in range(w - 2, w - 2 - right, -1)]
+        x = concat([*before, x, *after], axis=-1)
+    return x

@@ -38,6 +38,9 @@ UpSampling2D                ``nn.Upsample(scale_factor, mode, align_corners=Fals
 MaxPool2D, AvgPool2D        ``nn.MaxPool2d`` / ``nn.AvgPool2d``; ``KerasMaxPool2d`` /
                             ``KerasAvgPool2d`` for 'same'
 Flatten, Reshape            ``nn.Flatten``; ``nn.Unflatten(1, shape)`` on flat inputs, else ``Reshape``
+InstanceNorm                ``nn.InstanceNorm2d`` (no running statistics, as minigan's)
+ReflectionPad2D             ``nn.ReflectionPad2d((left, right, top, bottom))``
+UNet                        ``UNet`` (its blocks ``down0..``, ``up0..``, ``final`` as ``nn.Sequential``)
 Embedding                   ``nn.Embedding``
 MinibatchStdDev             ``MinibatchStdDev`` (the same arithmetic, in PyTorch)
 SpectralNorm(layer)         ``torch.nn.utils.parametrizations.spectral_norm(twin of layer)``, with
@@ -154,6 +157,8 @@ _CTORS: dict[str, Callable[..., Any]] = {
             "Unflatten",
             "Embedding",
             "Sequential",
+            "InstanceNorm2d",
+            "ReflectionPad2d",
         )
     },  # fmt: skip
     **{
@@ -168,6 +173,7 @@ _CTORS: dict[str, Callable[..., Any]] = {
             "MinibatchStdDev",
             "LabelConcat",
             "ConditionalSequential",
+            "UNet",
         )
     },  # fmt: skip
     "spectral_norm": parametrizations.spectral_norm,
@@ -181,8 +187,9 @@ def _build(spec: _Spec) -> nn.Module:
 def _render(spec: _Spec, indent: int = 1) -> str:
     pad = "    " * indent
     parts = [repr(a) for a in spec.args] + [f"{k}={v!r}" for k, v in spec.kwargs.items()]
-    if spec.ctor in ("nn.Sequential", "ConditionalSequential"):
+    if spec.ctor in ("nn.Sequential", "ConditionalSequential", "UNet"):
         inner = "".join(f"{pad}    {_render(c, indent + 1)},\n" for c in spec.children)
+        inner += "".join(f"{pad}    {k}={v!r},\n" for k, v in spec.kwargs.items())
         return f"{spec.ctor}(\n{inner}{pad})"
     parts = [_render(c, indent) for c in spec.children] + parts
     return f"{spec.ctor}({', '.join(parts)})"
@@ -244,6 +251,13 @@ def _spec_of(m: mnn.Module, path: str, rank: int | None) -> tuple[_Spec, int | N
         ctor = {_FLAT: "nn.BatchNorm1d", _IMAGE: "nn.BatchNorm2d"}.get(rank, "BatchNorm")  # type: ignore[arg-type]
         kwargs = {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
         return _Spec(ctor, (m.num_features,), kwargs), rank
+    if isinstance(m, mnn.InstanceNorm):
+        return _Spec("nn.InstanceNorm2d", (m.num_features,), {"eps": m.eps, "affine": m.affine}), _IMAGE
+    if isinstance(m, mnn.ReflectionPad2D):
+        return _Spec("nn.ReflectionPad2d", (m.padding,)), _IMAGE
+    if isinstance(m, mnn.UNet):
+        blocks = [_spec_of(child, f"{path}.{name}" if path else name, _IMAGE)[0] for name, child in m._modules.items()]
+        return _Spec("UNet", children=blocks, kwargs={"depth": m.depth}), _IMAGE
     if isinstance(m, mnn.Dropout):
         return _Spec("nn.Dropout", (m.p,)), rank
     if isinstance(m, mnn.Conv2D):
@@ -355,7 +369,7 @@ def state_key_map(module: mnn.Module) -> dict[str, str]:
                 out[join(join(mine, "layer"), name)] = join(theirs, name)
             out[join(mine, "u")], out[join(mine, "v")] = f"{original}.0._u", f"{original}.0._v"
             return
-        rename = {"gamma": "weight", "beta": "bias"} if isinstance(m, mnn.BatchNorm) else {}
+        rename = {"gamma": "weight", "beta": "bias"} if isinstance(m, (mnn.BatchNorm, mnn.InstanceNorm)) else {}
         for name in (*m._parameters, *m._buffers):
             out[join(mine, name)] = join(theirs, rename.get(name, name))
         for name, child in m._modules.items():
@@ -468,6 +482,21 @@ def _layer_from(t: nn.Module, path: str) -> mnn.Module:
         return mnn.BatchNorm(t.num_features, momentum=t.momentum, eps=t.eps, affine=t.affine)
     if type(t) is nn.Dropout:
         return mnn.Dropout(t.p)
+    if type(t) is nn.InstanceNorm2d:
+        if t.track_running_stats:
+            raise _refuse(t, path, "minigan's InstanceNorm keeps no running statistics (track_running_stats=False)")
+        return mnn.InstanceNorm(t.num_features, eps=t.eps, affine=t.affine)
+    if type(t) is nn.ReflectionPad2d:
+        return mnn.ReflectionPad2D(tuple(t.padding))
+    if isinstance(t, L.UNet):
+        blocks = [_from(c, f"{path}.{n}" if path else n) for n, c in t._modules.items()]
+        norms = {mnn.BatchNorm: "batch", mnn.InstanceNorm: "instance"}
+        down, ups = blocks[: t.depth], blocks[t.depth : -1]
+        norm = next((norms[type(m)] for b in down[1:] + ups for m in b if type(m) in norms), "none")
+        p = next((m.p for b in ups for m in b if isinstance(m, mnn.Dropout)), 0.0)
+        config = {"in_channels": down[0][0].in_channels, "out_channels": blocks[-1][0].out_channels}
+        config.update(depth=t.depth, width=down[0][0].out_channels, norm=norm, dropout=p)
+        return mnn.UNet.from_blocks(blocks, **config)
     if isinstance(t, (nn.Conv2d, nn.ConvTranspose2d)):
         if t.groups != 1 or t.dilation != (1, 1) or t.padding_mode != "zeros":
             raise _refuse(t, path, "minigan's convolutions have groups=1, dilation=1 and zero padding")

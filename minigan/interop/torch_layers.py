@@ -233,6 +233,33 @@ class ConditionalSequential(nn.Sequential):
         return x
 
 
+class UNet(nn.Module):
+    """minigan's ``nn.UNet``: blocks ``down0..``, ``up0..``, ``final``, each an ``nn.Sequential``.
+
+    Down the encoder keeping each level's output, then up the decoder, joining each level's
+    output with the skip of the same size along the channels.
+    """
+
+    def __init__(self, *blocks: nn.Module, depth: int) -> None:
+        super().__init__()
+        self.depth = depth
+        names = [f"down{k}" for k in range(depth)] + [f"up{j}" for j in range(depth - 1)] + ["final"]
+        if len(blocks) != len(names):
+            raise ValueError(f"a UNet of depth {depth} has {len(names)} blocks, got {len(blocks)}")
+        for name, block in zip(names, blocks):
+            self.add_module(name, block)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for k in range(self.depth):
+            x = getattr(self, f"down{k}")(x)
+            skips.append(x)
+        x = skips.pop()
+        for j in range(self.depth - 1):
+            x = torch.cat([getattr(self, f"up{j}")(x), skips.pop()], dim=1)
+        return self.final(x)
+
+
 def minigan_parameter_order(module: nn.Module) -> list[nn.Parameter]:
     """``module``'s parameters in minigan's order: the order a converted optimizer's state is indexed by.
 

@@ -15,15 +15,17 @@ One file per layer family:
 - ``module.py``: :class:`Module` (parameters, buffers, train/eval, state dicts), :class:`Sequential`;
 - ``linear.py``: :class:`Dense`;
 - ``activation.py``: :class:`ReLU`, :class:`LeakyReLU`, :class:`Tanh`, :class:`Sigmoid`;
-- ``normalization.py``: :class:`BatchNorm` (vectors and images);
+- ``normalization.py``: :class:`BatchNorm` (vectors and images), :class:`InstanceNorm` (images);
 - ``dropout.py``: :class:`Dropout`;
 - ``conv.py``: :class:`Conv2D`, :class:`Conv2DTranspose`;
 - ``sampling.py``: :class:`UpSampling2D`, :class:`MaxPool2D`, :class:`AvgPool2D`;
-- ``shape.py``: :class:`Flatten`, :class:`Reshape`;
+- ``shape.py``: :class:`Flatten`, :class:`Reshape`, :class:`ReflectionPad2D`;
 - ``embedding.py``: :class:`Embedding` (class-conditional models);
 - ``minibatch_std.py``: :class:`MinibatchStdDev` (ProGAN's defence against mode collapse);
 - ``spectral_norm.py``: :class:`SpectralNorm` / :func:`spectral_norm` (a layer with its weight divided by its
   largest singular value: a 1-Lipschitz discriminator without a gradient penalty);
+- ``translation.py``: :class:`UNet` and :func:`patch_discriminator` (pix2pix's generator and
+  discriminator: image-to-image GANs);
 - ``init.py``: initialisers (Glorot, He, DCGAN's N(0, 0.02)), each drawing from an explicit Generator;
 - ``summary.py``: Keras-style ``model.summary(input_shape)`` tables.
 
@@ -56,11 +58,12 @@ from minigan.nn.embedding import Embedding
 from minigan.nn.linear import Dense
 from minigan.nn.minibatch_std import MinibatchStdDev
 from minigan.nn.module import Module, Parameter, Sequential
-from minigan.nn.normalization import BatchNorm
+from minigan.nn.normalization import BatchNorm, InstanceNorm
 from minigan.nn.sampling import AvgPool2D, MaxPool2D, UpSampling2D
-from minigan.nn.shape import Flatten, Reshape
+from minigan.nn.shape import Flatten, ReflectionPad2D, Reshape
 from minigan.nn.spectral_norm import SpectralNorm, spectral_norm
 from minigan.nn.summary import Summary, SummaryRow, count_params, summarize
+from minigan.nn.translation import UNet, patch_discriminator
 
 __all__ = [
     "AvgPool2D",
@@ -71,12 +74,14 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "InstanceNorm",
     "LeakyReLU",
     "MaxPool2D",
     "MinibatchStdDev",
     "Module",
     "Parameter",
     "ReLU",
+    "ReflectionPad2D",
     "Reshape",
     "Sequential",
     "Sigmoid",
@@ -84,9 +89,11 @@ __all__ = [
     "Summary",
     "SummaryRow",
     "Tanh",
+    "UNet",
     "UpSampling2D",
     "count_params",
     "init",
+    "patch_discriminator",
     "spectral_norm",
     "summarize",
 ]

@@ -1,4 +1,4 @@
-"""Batch normalisation for vectors (N, F) and images (N, C, H, W).
+"""Batch normalisation for vectors (N, F) and images (N, C, H, W); instance normalisation for images.
 
 In training mode each feature (or channel, pooling over the pixels too) is
 normalised with the statistics of the current batch and then scaled and
@@ -27,6 +27,10 @@ parameters, the running mean and variance are non-trainable state, so
 Because the batch statistics are computed with differentiable functions,
 gradients (and second derivatives, needed by WGAN-GP) flow through them.
 
+:class:`InstanceNorm` normalises each image's each channel over its own pixels (pix2pix,
+CycleGAN): no statistic is shared across the batch, so a batch of one trains, and training and
+eval compute the same function. As PyTorch's ``InstanceNorm2d``, not affine by default.
+
 Read next: ``minigan/nn/dropout.py``.
 """
 
@@ -37,7 +41,7 @@ from minigan import backend as B
 from minigan.autograd import Tensor
 from minigan.nn.module import Module, Parameter
 
-__all__ = ["BatchNorm"]
+__all__ = ["BatchNorm", "InstanceNorm"]
 
 
 class BatchNorm(Module):
@@ -92,3 +96,38 @@ class BatchNorm(Module):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}" + (
             "" if self.affine else ", affine=False"
         )
+
+
+class InstanceNorm(Module):
+    """Instance normalisation of (N, C, H, W) images: each (image, channel) over its H x W pixels.
+
+    Args:
+        num_features: C.
+        eps: added to the variance before the square root.
+        affine: learn ``gamma`` (init 1) and ``beta`` (init 0), each (C,); off by default, as in
+            PyTorch's ``InstanceNorm2d``.
+
+    (N, C, H, W) -> (N, C, H, W), with H * W >= 2.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False) -> None:
+        super().__init__()
+        if num_features < 1:
+            raise ValueError(f"InstanceNorm needs num_features >= 1, got {num_features}")
+        self.num_features, self.eps, self.affine = num_features, float(eps), affine
+        xp, dtype = B.xp(), B.float_dtype()
+        if affine:
+            self.gamma = Parameter(xp.ones((num_features,), dtype=dtype))
+            self.beta = Parameter(xp.zeros((num_features,), dtype=dtype))
+        else:
+            self.gamma = self.beta = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = self.num_features
+        ok = x.ndim == 4 and x.shape[1] == c and x.shape[2] * x.shape[3] >= 2
+        self._check_input(x, ok, f"(N, {c}, H, W) with H*W >= 2")
+        self._check_dtype(x)
+        return F.instance_norm(x, self.gamma, self.beta, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}" + (", affine=True" if self.affine else "")
