@@ -649,7 +649,17 @@ def _thread_count() -> int:
 #: Read once, at import: "one thread" for BLAS means one thread here too.
 NUM_THREADS: int = _thread_count()
 _pool: Any = None  # a ThreadPoolExecutor, made on first use
-_MIN_PARALLEL_WORK = 1 << 20  # elements; below this, handing work to a thread costs more than it saves
+
+
+def _min_parallel_work() -> int:
+    value = os.environ.get("MINIGAN_PARALLEL_MIN_WORK", "").strip()
+    return int(value) if value.isdigit() else 1 << 18
+
+
+#: Elements below which work is not split between threads: handing a chunk to a thread costs
+#: about 20-40 us, the time a core takes to copy some 100K floats. ``MINIGAN_PARALLEL_MIN_WORK``
+#: sets it (read at import).
+_MIN_PARALLEL_WORK = _min_parallel_work()
 _forced: tuple[int, int] | None = None  # (chunks, min_work) inside ``split_work`` (tests), else None
 
 
