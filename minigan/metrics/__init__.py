@@ -21,6 +21,7 @@ judge): ``metrics.load_classifier("mnist")``. Images go in as ``(N, 1, 28, 28)``
     metrics.evaluate_images(fake, real)             # all of the above as one flat dict
     metrics.evaluate_generator(G, n=10000, real_images=ref, latent_dim=32)
     metrics.mode_metrics(samples, mixture)          # 2-D mixtures: modes, high quality, reverse KL
+    metrics.psnr(out, target), metrics.ssim(out, target)   # image-to-image: per image
 
 On the command line: ``minigan evaluate --checkpoint runs/x/checkpoint.npz`` (writes ``runs/x/eval.json``),
 and ``minigan train --eval-every N`` logs the metrics during training.
@@ -29,6 +30,7 @@ Files:
 
 - ``classifier.py``: the network, :class:`Classifier`, :func:`load_classifier`;
 - ``scores.py``: the metrics as plain functions of host arrays (read this one first);
+- ``image.py``: PSNR, SSIM and masked L1 of outputs against their targets (image-to-image GANs);
 - ``evaluate.py``: all of them for images, a generator or a checkpoint;
 - ``train_classifier.py``: the script that trained the shipped weights (``weights/``).
 
@@ -47,6 +49,7 @@ from minigan.metrics.evaluate import (
     reference,
     to_unit_range,
 )
+from minigan.metrics.image import masked_l1, psnr, ssim
 from minigan.metrics.scores import (
     class_coverage,
     frechet_distance,
@@ -60,6 +63,9 @@ from minigan.metrics.scores import (
 )
 
 __all__ = [
+    "masked_l1",
+    "psnr",
+    "ssim",
     "CLASSIFIER_NAMES",
     "Classifier",
     "LeNet",
