@@ -10,7 +10,9 @@ stays instant and pulls in neither matplotlib nor any file I/O):
   and :class:`DataLoader` (seeded, shuffled minibatches on the active backend);
 - :mod:`minigan.data.sources` - your own data: :func:`load_source` reads ``folder:PATH``
   (PNG/JPEG/BMP, class subfolders), ``npy:PATH``, ``npz:PATH`` and ``csv:PATH`` (points);
-- :mod:`minigan.data.shapes` - a colour data set (shapes on backgrounds) written as such a folder.
+- :mod:`minigan.data.shapes` - a colour data set (shapes on backgrounds) written as such a folder;
+- :mod:`minigan.data.paired` - inputs made from each digit for image-to-image GANs: outlines,
+  low-resolution copies, digits with holes.
 
 The most used names are available here directly::
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from minigan.lazy import lazy_module
 
-_SUBMODULES = ("toy", "mnist", "glyphs", "loader", "sources", "shapes")
+_SUBMODULES = ("toy", "mnist", "glyphs", "loader", "sources", "shapes", "paired")
 
 # name -> submodule that defines it (looked up lazily by __getattr__ below)
 _EXPORTS = {
@@ -45,6 +47,10 @@ _EXPORTS = {
     "DataError": "sources",
     "colour_shapes": "shapes",
     "write_shape_folder": "shapes",
+    "outlines": "paired",
+    "downsample": "paired",
+    "upsample_nearest": "paired",
+    "with_hole": "paired",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]
