@@ -4,6 +4,8 @@
   R1, least squares, hinge, relativistic average; label smoothing and instance noise;
 - ``trainer``: :class:`GANTrainer`, one discriminator phase on ``G(z).detach()`` then one
   generator phase through a frozen D, with a history of every step;
+- ``translation``: :class:`PairedTrainer`, pix2pix's training of image-to-image GANs on pairs
+  (D judges (input, output) pairs; G adds an L1 term);
 - ``ema``: :class:`EMA`, an exponential moving average of G's weights to sample from;
 - ``augment``: :class:`DiffAugment`, differentiable augmentation of D's inputs;
 - ``run``: :class:`~minigan.gan.run.TrainingRun`, the resumable training runs behind
@@ -29,6 +31,7 @@ from minigan.gan.trainer import (
     grad_norm,
     one_hot,
 )
+from minigan.gan.translation import PairedTrainer
 
 __all__ = [
     "LOSSES",
@@ -38,6 +41,7 @@ __all__ = [
     "DiffAugment",
     "GANLoss",
     "GANTrainer",
+    "PairedTrainer",
     "ParameterAverage",
     "TrainingDiverged",
     "every",

@@ -1,0 +1,179 @@
+"""Image-to-image GANs: pix2pix's training for any paired task (outlines, super-resolution, inpainting).
+
+A translation GAN learns a map from an input image x to an output image, from pairs (x, y) of an
+input and its true answer (Isola et al., 2017). Two things change from the GANs of
+``trainer.py``:
+
+- **D judges pairs.** It sees the input and an image joined along the channels, ``(x, y)``
+  or ``(x, G(x))``, and says whether the image is a plausible answer *to that input*. A D that saw
+  the image alone would let G ignore its input and draw any digit.
+- **A reconstruction term.** G's loss adds ``l1_weight * |G(x) - y|`` (the mean absolute error,
+  inside ``mask`` only when one is given, e.g. an inpainting hole). L1 alone learns the blurry
+  average of the plausible answers; the adversarial term pushes the output back onto the
+  manifold of sharp images. ``adversarial=False`` trains G on L1 alone: the baseline that shows
+  what D adds.
+
+The two passes of a step, as in :class:`~minigan.gan.GANTrainer`::
+
+    D step: D(x ++ y) against D(x ++ G(x).detach())      only D's optimizer steps
+    G step: D(x ++ G(x)) through a frozen D, + l1_weight * L1(G(x), y)   only G's optimizer steps
+
+Read next: ``minigan/nn/translation.py`` (the U-Net generator and the PatchGAN discriminator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import minigan.functions as F
+from minigan import backend as B
+from minigan.autograd import Tensor, no_grad
+from minigan.backend import host_np as np
+from minigan.gan.losses import GANLoss, get_loss
+from minigan.gan.trainer import frozen
+from minigan.nn.module import Module
+
+__all__ = ["PairedTrainer"]
+
+
+class PairedTrainer:
+    """Train G: x -> y adversarially on pairs, with an L1 reconstruction term (pix2pix).
+
+    Args:
+        G: the generator, ``(N, Cx, H, W) -> (N, Cy, H, W)`` (e.g. :class:`minigan.nn.UNet`).
+        D: the discriminator of ``(N, Cx + Cy, H, W)`` pairs, a logit (or a grid of them, one per
+            patch: :func:`minigan.nn.patch_discriminator`) per pair.
+        g_optimizer, d_optimizer: over G's and D's parameters.
+        inputs, targets: host arrays ``(N, Cx, H, W)`` and ``(N, Cy, H, W)``, the pairs.
+        masks: optional ``(N, 1, H, W)`` booleans: the L1 term counts only these pixels.
+        loss: a GAN loss name of :func:`minigan.gan.get_loss` ("ns", "lsgan", "hinge", ...).
+        l1_weight: weight of the L1 term (pix2pix: 100).
+        adversarial: False trains G on the L1 term alone (D is left untouched): the baseline.
+        batch_size: pairs per step, drawn without replacement, reshuffled every epoch.
+        seed: the order of the pairs.
+    """
+
+    def __init__(
+        self,
+        G: Module,
+        D: Module,
+        g_optimizer: Any,
+        d_optimizer: Any,
+        inputs: Any,
+        targets: Any,
+        *,
+        masks: Any = None,
+        loss: str | GANLoss = "ns",
+        l1_weight: float = 100.0,
+        adversarial: bool = True,
+        batch_size: int = 64,
+        seed: int = 0,
+    ) -> None:
+        inputs, targets = np.asarray(inputs), np.asarray(targets)
+        if inputs.ndim != 4 or targets.ndim != 4 or inputs.shape[0] != targets.shape[0]:
+            raise ValueError(
+                f"inputs and targets must be (N, C, H, W) with the same N, got {inputs.shape} and {targets.shape}"
+            )
+        if inputs.shape[2:] != targets.shape[2:]:
+            raise ValueError(f"inputs and targets differ in size: {inputs.shape[2:]} and {targets.shape[2:]}")
+        if not 1 <= batch_size <= inputs.shape[0]:
+            raise ValueError(f"batch_size must be from 1 to the number of pairs ({inputs.shape[0]}), got {batch_size}")
+        if l1_weight < 0 or (not adversarial and l1_weight == 0):
+            raise ValueError(f"l1_weight must be >= 0, and > 0 without the adversarial term; got {l1_weight}")
+        self.G, self.D, self.g_opt, self.d_opt = G, D, g_optimizer, d_optimizer
+        self.loss = get_loss(loss)
+        self.l1_weight, self.adversarial, self.batch_size = float(l1_weight), adversarial, batch_size
+        dtype = B.float_dtype()
+        self.inputs, self.targets = (
+            B.asarray(inputs, dtype=dtype),
+            B.asarray(targets, dtype=dtype),
+        )  # to the device, once
+        self.masks = None
+        if masks is not None:
+            masks = np.asarray(masks, dtype=bool)
+            if masks.shape != (inputs.shape[0], 1, *inputs.shape[2:]):
+                raise ValueError(
+                    f"masks must be (N, 1, H, W) = {(inputs.shape[0], 1, *inputs.shape[2:])}, got {masks.shape}"
+                )
+            self.masks = B.asarray(masks, dtype=dtype)  # 1 in the region, 0 elsewhere
+        self._rng = np.random.default_rng(seed)
+        self._order, self._pos = self._rng.permutation(inputs.shape[0]), 0
+        self.step = 0
+
+    def next_batch(self) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The next ``batch_size`` pairs (and masks) of the shuffled order, as Tensors on the device."""
+        if self._pos + self.batch_size > len(self._order):  # a new epoch: a new order
+            self._order, self._pos = self._rng.permutation(len(self._order)), 0
+        idx = B.asarray(self._order[self._pos : self._pos + self.batch_size])
+        self._pos += self.batch_size
+        xp = B.xp()
+        pick = [xp.take(a, idx, axis=0) for a in (self.inputs, self.targets)]
+        mask = None if self.masks is None else Tensor(xp.take(self.masks, idx, axis=0))
+        return Tensor(pick[0]), Tensor(pick[1]), mask
+
+    def reconstruction(self, fake: Tensor, target: Tensor, mask: Tensor | None) -> Tensor:
+        """Mean |fake - target|, over the masked pixels (every channel) when a mask is given."""
+        err = F.abs(fake - target)
+        if mask is None:
+            return F.mean(err)
+        return F.sum(err * mask) / (F.sum(mask) * fake.shape[1])  # (N, 1, H, W) broadcast over the C channels
+
+    def discriminator_step(self, x: Tensor, y: Tensor) -> dict[str, float]:
+        """One update of D on real pairs (x, y) and fake pairs (x, G(x)), G held constant."""
+        fake = self.G(x)
+        d_real = self.D(F.concat([x, y], axis=1))  # (N, Cx, H, W) ++ (N, Cy, H, W) along the channels
+        d_fake = self.D(F.concat([x, fake.detach()], axis=1))  # detach: G is held constant in the D step
+        loss = self.loss.d_loss(d_real, d_fake)
+        self.d_opt.zero_grad()
+        loss.backward()
+        self.d_opt.step()  # only D's optimizer steps
+        return {"d_loss": loss.item(), "d_real": F.mean(d_real).item(), "d_fake": F.mean(d_fake).item()}
+
+    def generator_step(self, x: Tensor, y: Tensor, mask: Tensor | None) -> dict[str, float]:
+        """One update of G: fool D about (x, G(x)) through the frozen D, and be close to y."""
+        with frozen(self.D):  # D passes gradients through but gets none
+            fake = self.G(x)
+            l1 = self.reconstruction(fake, y, mask)
+            loss = self.l1_weight * l1
+            stats = {"l1": l1.item()}
+            if self.adversarial:
+                adv = self.loss.g_loss(self.D(F.concat([x, fake], axis=1)), None)  # no detach: through D into G
+                loss = loss + adv
+                stats["g_adv"] = adv.item()
+            self.g_opt.zero_grad()
+            loss.backward()
+            self.g_opt.step()  # only G's optimizer steps
+        stats["g_loss"] = loss.item()
+        return stats
+
+    def train_step(self) -> dict[str, float]:
+        """One D step (unless ``adversarial=False``) then one G step on the next batch.
+
+        Its statistics are read back as floats at once (on a GPU, a wait per step; the image GANs'
+        :class:`~minigan.gan.GANTrainer` defers that, this small trainer does not yet).
+        """
+        x, y, mask = self.next_batch()
+        stats = self.discriminator_step(x, y) if self.adversarial else {}
+        stats.update(self.generator_step(x, y, mask))
+        self.step += 1
+        stats["step"] = self.step
+        return stats
+
+    def train(self, steps: int) -> list[dict[str, float]]:
+        """``steps`` training steps; the statistics of each."""
+        return [self.train_step() for _ in range(steps)]
+
+    def translate(self, inputs: Any, batch_size: int = 256) -> Any:
+        """G's outputs for host ``inputs`` (N, Cx, H, W), in eval mode, as a host array."""
+        inputs = np.asarray(inputs)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            with no_grad():
+                parts = []
+                for i in range(0, inputs.shape[0], batch_size):
+                    x = Tensor(B.asarray(inputs[i : i + batch_size], dtype=B.float_dtype()))
+                    parts.append(B.to_host(self.G(x).data))
+        finally:
+            self.G.train(was_training)
+        return np.concatenate(parts, axis=0)
