@@ -9,7 +9,7 @@ import minigan
 from minigan import backend as B
 from minigan import metrics, nn
 from minigan.data import paired
-from minigan.gan import PairedTrainer
+from minigan.gan import CycleTrainer, ImagePool, PairedTrainer
 from minigan.optim import Adam
 
 
@@ -111,3 +111,68 @@ def test_bad_arguments_are_refused():
         make(batch_size=100)
     with pytest.raises(ValueError, match="l1_weight"):
         make(adversarial=False, l1_weight=0.0)
+
+
+# ----------------------------------------------------------------------------
+# CycleGAN
+# ----------------------------------------------------------------------------
+def make_cycle(identity_weight=5.0, pool_size=4, a=None, b=None):
+    a = squares(24, seed=0) if a is None else a
+    b = paired.outlines(squares(20, seed=1)) if b is None else b
+    nets = [
+        nn.UNet(a.shape[1], b.shape[1], depth=2, width=4, rng=0),
+        nn.UNet(b.shape[1], a.shape[1], depth=2, width=4, rng=1),
+    ]
+    nets += [nn.patch_discriminator(a.shape[1], width=4, rng=2), nn.patch_discriminator(b.shape[1], width=4, rng=3)]
+    G_ab, G_ba, D_a, D_b = nets
+    g_opt = Adam(G_ab.parameters() + G_ba.parameters(), 2e-3, (0.5, 0.999))
+    opts = [Adam(D.parameters(), 2e-4, (0.5, 0.999)) for D in (D_a, D_b)]
+    return CycleTrainer(
+        G_ab, G_ba, D_a, D_b, g_opt, *opts, a, b, identity_weight=identity_weight, pool_size=pool_size, batch_size=4
+    )
+
+
+def test_cycle_generator_step_updates_only_the_generators():
+    tr = make_cycle()
+    a, b = tr.next_batch()
+    before = {n: snapshot(m) for n, m in (("G_ab", tr.G_ab), ("G_ba", tr.G_ba), ("D_a", tr.D_a), ("D_b", tr.D_b))}
+    stats, fake_a, fake_b = tr.generator_step(a, b)
+    assert changed(before["G_ab"], tr.G_ab) and changed(before["G_ba"], tr.G_ba)
+    assert not changed(before["D_a"], tr.D_a) and not changed(before["D_b"], tr.D_b)
+    want = stats["g_adv"] + 10.0 * stats["cycle"] + 5.0 * stats["identity"]
+    assert stats["g_loss"] == pytest.approx(want, rel=1e-5)
+    g_ab = snapshot(tr.G_ab)
+    tr.discriminator_step(tr.D_a, tr.d_a_opt, a, fake_a, tr.pool_a)
+    assert changed(before["D_a"], tr.D_a) and not changed(g_ab, tr.G_ab)
+
+
+def test_cycle_training_reduces_the_cycle_error():
+    tr = make_cycle()
+    first = tr.train_step()
+    last = tr.train(40)[-1]
+    assert last["cycle"] < 0.6 * first["cycle"]
+    out = tr.translate(squares(3, seed=5), "ab")
+    assert out.shape == (3, 1, 8, 8) and np.all(np.abs(out) <= 1)
+
+
+def test_image_pool_mixes_old_and_new_fakes():
+    pool = ImagePool(size=3, seed=0)
+    first = minigan.Tensor(B.asarray(np.arange(3, dtype=np.float32).reshape(3, 1, 1, 1)))
+    assert np.array_equal(B.to_host(pool.query(first).data), B.to_host(first.data))  # filling: used as they are
+    seen = set()
+    for k in range(10):
+        new = minigan.Tensor(B.asarray(np.full((3, 1, 1, 1), 10.0 + k, np.float32)))
+        seen |= set(B.to_host(pool.query(new).data).ravel().tolist())
+    assert any(v < 10 for v in seen) and any(v >= 10 for v in seen)  # old ones came back, new ones went through
+    assert ImagePool(0).query(first) is first
+    with pytest.raises(ValueError):
+        ImagePool(-1)
+
+
+def test_cycle_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="identity term"):
+        make_cycle(a=np.zeros((8, 3, 8, 8), np.float32), b=squares(8))
+    with pytest.raises(ValueError, match="one size"):
+        make_cycle(identity_weight=0, a=squares(8), b=squares(8, size=16))
+    with pytest.raises(ValueError, match="direction"):
+        make_cycle().translate(squares(1), "ba-ab")

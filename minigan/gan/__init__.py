@@ -5,7 +5,8 @@
 - ``trainer``: :class:`GANTrainer`, one discriminator phase on ``G(z).detach()`` then one
   generator phase through a frozen D, with a history of every step;
 - ``translation``: :class:`PairedTrainer`, pix2pix's training of image-to-image GANs on pairs
-  (D judges (input, output) pairs; G adds an L1 term);
+  (D judges (input, output) pairs; G adds an L1 term), and :class:`CycleTrainer` (CycleGAN:
+  unpaired, two generators that undo each other, an :class:`ImagePool` for the Ds);
 - ``ema``: :class:`EMA`, an exponential moving average of G's weights to sample from;
 - ``augment``: :class:`DiffAugment`, differentiable augmentation of D's inputs;
 - ``run``: :class:`~minigan.gan.run.TrainingRun`, the resumable training runs behind
@@ -31,7 +32,7 @@ from minigan.gan.trainer import (
     grad_norm,
     one_hot,
 )
-from minigan.gan.translation import PairedTrainer
+from minigan.gan.translation import CycleTrainer, ImagePool, PairedTrainer
 
 __all__ = [
     "LOSSES",
@@ -40,7 +41,9 @@ __all__ = [
     "CosineLR",
     "DiffAugment",
     "GANLoss",
+    "CycleTrainer",
     "GANTrainer",
+    "ImagePool",
     "PairedTrainer",
     "ParameterAverage",
     "TrainingDiverged",

@@ -1,4 +1,4 @@
-"""Image-to-image GANs: pix2pix's training for any paired task (outlines, super-resolution, inpainting).
+"""Image-to-image GANs: pix2pix's training for paired tasks, CycleGAN's for unpaired ones.
 
 A translation GAN learns a map from an input image x to an output image, from pairs (x, y) of an
 input and its true answer (Isola et al., 2017). Two things change from the GANs of
@@ -18,6 +18,9 @@ The two passes of a step, as in :class:`~minigan.gan.GANTrainer`::
     D step: D(x ++ y) against D(x ++ G(x).detach())      only D's optimizer steps
     G step: D(x ++ G(x)) through a frozen D, + l1_weight * L1(G(x), y)   only G's optimizer steps
 
+Without pairs (handwritten digits <-> typeset ones, say), :class:`CycleTrainer` trains two
+generators that must undo each other (CycleGAN, below).
+
 Read next: ``minigan/nn/translation.py`` (the U-Net generator and the PatchGAN discriminator).
 """
 
@@ -33,7 +36,7 @@ from minigan.gan.losses import GANLoss, get_loss
 from minigan.gan.trainer import frozen
 from minigan.nn.module import Module
 
-__all__ = ["PairedTrainer"]
+__all__ = ["CycleTrainer", "ImagePool", "PairedTrainer"]
 
 
 class PairedTrainer:
@@ -176,4 +179,173 @@ class PairedTrainer:
                     parts.append(B.to_host(self.G(x).data))
         finally:
             self.G.train(was_training)
+        return np.concatenate(parts, axis=0)
+
+
+# ----------------------------------------------------------------------------
+# Unpaired translation: CycleGAN
+# ----------------------------------------------------------------------------
+class ImagePool:
+    """A history of generated images for D (Shrivastava et al., 2017; CycleGAN keeps 50).
+
+    Each new fake, once the pool is full, is swapped with a random stored one half of the time:
+    D then sees the new fake or an older one, so it cannot overfit to the generator's latest
+    output, and the two networks do not chase each other in circles.
+    """
+
+    def __init__(self, size: int = 50, seed: int = 0) -> None:
+        if size < 0:
+            raise ValueError(f"ImagePool size must be >= 0, got {size}")
+        self.size, self.images = size, []
+        self._rng = np.random.default_rng(seed)
+
+    def query(self, fakes: Tensor) -> Tensor:
+        """The batch D should see for ``fakes`` (N, C, H, W): each image new or swapped for an old one."""
+        if self.size == 0:
+            return fakes
+        xp, out = B.xp(), []
+        for i in range(fakes.shape[0]):
+            image = fakes.data[i : i + 1, ...]  # (1, C, H, W), no graph: D's step sees detached fakes
+            if len(self.images) < self.size:  # filling up: store it and use it
+                self.images.append(image)
+                out.append(image)
+            elif self._rng.random() < 0.5:  # use an old one, keep the new one in its place
+                k = int(self._rng.integers(self.size))
+                out.append(self.images[k])
+                self.images[k] = image
+            else:
+                out.append(image)
+        return Tensor(xp.concat(out, axis=0))
+
+
+class CycleTrainer:
+    """CycleGAN (Zhu et al., 2017): translate between two sets of images without pairs.
+
+    Two generators, ``G_ab: A -> B`` and ``G_ba: B -> A``, and two discriminators, ``D_a`` (is this
+    a real A?) and ``D_b``. Without pairs nothing says which B an A should become, so besides
+    fooling the discriminators each translation must come back: ``G_ba(G_ab(a)) ~ a`` and
+    ``G_ab(G_ba(b)) ~ b`` (the *cycle* L1 term, weight ``cycle_weight``), and a generator given an
+    image already of its output kind should leave it alone (the *identity* term, weight
+    ``identity_weight``; it needs as many channels in A as in B, 0 turns it off). The least-squares
+    loss is the paper's. As in its code, a step updates the generators first, then each
+    discriminator on real images and a detached fake from the pool::
+
+        G step: D_b(G_ab(a)), D_a(G_ba(b)) through frozen Ds, + cycle + identity   only the Gs step
+        D steps: D_a(a) against D_a(pool(G_ba(b).detach())), the same for D_b       only the Ds step
+
+    Args:
+        G_ab, G_ba, D_a, D_b: the four networks.
+        g_optimizer: over the parameters of both generators; d_a_optimizer, d_b_optimizer: one per D.
+        images_a, images_b: host arrays (N_a, C, H, W) and (N_b, C', H, W): two unpaired sets.
+        loss, cycle_weight, identity_weight, pool_size, batch_size, seed: as named above.
+    """
+
+    def __init__(
+        self,
+        G_ab: Module,
+        G_ba: Module,
+        D_a: Module,
+        D_b: Module,
+        g_optimizer: Any,
+        d_a_optimizer: Any,
+        d_b_optimizer: Any,
+        images_a: Any,
+        images_b: Any,
+        *,
+        loss: str | GANLoss = "lsgan",
+        cycle_weight: float = 10.0,
+        identity_weight: float = 5.0,
+        pool_size: int = 50,
+        batch_size: int = 16,
+        seed: int = 0,
+    ) -> None:
+        a, b = np.asarray(images_a), np.asarray(images_b)
+        if a.ndim != 4 or b.ndim != 4 or a.shape[2:] != b.shape[2:]:
+            raise ValueError(f"images_a and images_b must be (N, C, H, W) of one size, got {a.shape} and {b.shape}")
+        if identity_weight and a.shape[1] != b.shape[1]:
+            raise ValueError(
+                f"the identity term needs as many channels in A as in B ({a.shape[1]} and {b.shape[1]}): "
+                "pass identity_weight=0"
+            )
+        if not 1 <= batch_size <= min(len(a), len(b)):
+            raise ValueError(f"batch_size must be from 1 to the smaller set's size ({min(len(a), len(b))})")
+        if cycle_weight < 0 or identity_weight < 0:
+            raise ValueError("cycle_weight and identity_weight must be >= 0")
+        self.G_ab, self.G_ba, self.D_a, self.D_b = G_ab, G_ba, D_a, D_b
+        self.g_opt, self.d_a_opt, self.d_b_opt = g_optimizer, d_a_optimizer, d_b_optimizer
+        self.loss = get_loss(loss)
+        self.cycle_weight, self.identity_weight, self.batch_size = (
+            float(cycle_weight),
+            float(identity_weight),
+            batch_size,
+        )
+        dtype = B.float_dtype()
+        self.images_a, self.images_b = B.asarray(a, dtype=dtype), B.asarray(b, dtype=dtype)  # to the device, once
+        self.pool_a, self.pool_b = ImagePool(pool_size, seed + 1), ImagePool(pool_size, seed + 2)
+        self._rng = np.random.default_rng(seed)
+        self.step = 0
+
+    def next_batch(self) -> tuple[Tensor, Tensor]:
+        """A batch of each set, drawn independently (the sets are unpaired)."""
+        xp, out = B.xp(), []
+        for images in (self.images_a, self.images_b):
+            idx = B.asarray(self._rng.choice(images.shape[0], self.batch_size, replace=False))
+            out.append(Tensor(xp.take(images, idx, axis=0)))
+        return out[0], out[1]
+
+    def generator_step(self, a: Tensor, b: Tensor) -> tuple[dict[str, float], Tensor, Tensor]:
+        """One update of both generators through the frozen discriminators; returns the fakes too."""
+        with frozen(self.D_a), frozen(self.D_b):
+            fake_b, fake_a = self.G_ab(a), self.G_ba(b)
+            adv = self.loss.g_loss(self.D_b(fake_b), None) + self.loss.g_loss(self.D_a(fake_a), None)
+            cycle = F.mean(F.abs(self.G_ba(fake_b) - a)) + F.mean(F.abs(self.G_ab(fake_a) - b))
+            loss = adv + self.cycle_weight * cycle
+            stats = {"g_adv": adv.item(), "cycle": cycle.item()}
+            if self.identity_weight:
+                identity = F.mean(F.abs(self.G_ab(b) - b)) + F.mean(F.abs(self.G_ba(a) - a))
+                loss = loss + self.identity_weight * identity
+                stats["identity"] = identity.item()
+            self.g_opt.zero_grad()
+            loss.backward()
+            self.g_opt.step()  # only the generators' optimizer steps
+        stats["g_loss"] = loss.item()
+        return stats, fake_a, fake_b
+
+    def discriminator_step(self, D: Module, opt: Any, real: Tensor, fake: Tensor, pool: ImagePool) -> float:
+        """One update of ``D`` on real images and pooled fakes (detached: the generators are held constant)."""
+        loss = self.loss.d_loss(D(real), D(pool.query(fake.detach())))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()  # only this D's optimizer steps
+        return loss.item()
+
+    def train_step(self) -> dict[str, float]:
+        """The generators' step, then each discriminator's (statistics read back as floats)."""
+        a, b = self.next_batch()
+        stats, fake_a, fake_b = self.generator_step(a, b)
+        stats["d_a_loss"] = self.discriminator_step(self.D_a, self.d_a_opt, a, fake_a, self.pool_a)
+        stats["d_b_loss"] = self.discriminator_step(self.D_b, self.d_b_opt, b, fake_b, self.pool_b)
+        self.step += 1
+        stats["step"] = self.step
+        return stats
+
+    def train(self, steps: int) -> list[dict[str, float]]:
+        """``steps`` training steps; the statistics of each."""
+        return [self.train_step() for _ in range(steps)]
+
+    def translate(self, images: Any, direction: str = "ab", batch_size: int = 256) -> Any:
+        """``G_ab`` (direction "ab") or ``G_ba`` ("ba") applied to host ``images``, in eval mode."""
+        if direction not in ("ab", "ba"):
+            raise ValueError(f"direction must be 'ab' or 'ba', got {direction!r}")
+        G = self.G_ab if direction == "ab" else self.G_ba
+        images, was_training = np.asarray(images), G.training
+        G.eval()
+        try:
+            with no_grad():
+                parts = [
+                    B.to_host(G(Tensor(B.asarray(images[i : i + batch_size], dtype=B.float_dtype()))).data)
+                    for i in range(0, images.shape[0], batch_size)
+                ]
+        finally:
+            G.train(was_training)
         return np.concatenate(parts, axis=0)
