@@ -52,6 +52,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "quality.py": (["--quick", "--out", "{tmp}"], "quality.json"),
     "profile_step.py": (["--quick"], None),
     "time_to_quality.py": (["--quick", "--out", "{tmp}"], "time_to_quality.json"),
+    "variations.py": (["--quick", "--out", "{tmp}"], "variations.json"),
     "pretrained.py": (["--quick", "--folder", "{tmp}", "--runs", "{tmp}/runs", "cgan", "ring-2d"], None),
 }
 #: the scripts with PyTorch columns, run again with torch hidden (and any extra arguments for that run)
