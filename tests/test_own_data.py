@@ -146,6 +146,26 @@ def test_folder_cache_is_reused_until_the_folder_changes(tmp_path, caplog):
     assert "from the cache" in load_source(f"folder:{root}", cache_dir=cache).source
 
 
+def test_folder_cache_names_where_the_decoded_images_are(tmp_path):
+    root = tmp_path / "pics"
+    save_png(root / "a" / "x.png", colour((10, 20, 30)))
+    save_png(root / "b" / "y.png", colour((200, 100, 0)))
+    cache_dir = tmp_path / "cache"
+    where = sources.folder_cache(root, image_size=8, channels=3, cache_dir=cache_dir)
+    assert not where.exists()
+    ds = load_source(f"folder:{root}", image_size=8, channels=3, cache_dir=cache_dir, value_range=(0.0, 1.0))
+    assert sorted(p.name for p in where.iterdir()) == ["images.npy", "labels.npy", "manifest.json"]
+    manifest = json.loads((where / "manifest.json").read_text())
+    assert [f[0] for f in manifest["files"]] == ["a/x.png", "b/y.png"] and manifest["class_names"] == ["a", "b"]
+    assert manifest["options"]["image_size"] == 8 and manifest["options"]["channels"] == 3
+    pixels = np.load(where / "images.npy")
+    assert pixels.dtype == np.uint8 and pixels.shape == (2, 3, 8, 8)
+    np.testing.assert_allclose(ds.images, pixels / 255.0, atol=1e-6)
+    # "folder:PATH" names the same cache; other options another one.
+    assert sources.folder_cache(f"folder:{root}", 8, 3, cache_dir) == where
+    assert sources.folder_cache(root, 8, 1, cache_dir) != where
+
+
 def test_skipped_files_are_named_on_every_load(tmp_path, caplog):
     root = tmp_path / "pics"
     for i in range(3):

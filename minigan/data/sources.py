@@ -49,6 +49,7 @@ __all__ = [
     "DataError",
     "convert_images",
     "fingerprint",
+    "folder_cache",
     "load_source",
     "parse_source",
     "read_points",
@@ -431,6 +432,26 @@ def _scan(root: Path) -> _Scan:
     walk(root, "")
     files.sort()
     return _Scan(files, folders)
+
+
+def folder_cache(
+    path: str | os.PathLike,
+    image_size: int | None = None,
+    channels: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """The folder where :func:`load_source` caches ``folder:path`` decoded with these options.
+
+    It holds ``images.npy`` (uint8 ``(N, C, H, W)``), ``labels.npy`` and ``manifest.json`` (the
+    files' names, sizes and mtimes, the options, the class names and the skipped files), once the
+    folder has been loaded; delete it to force a fresh decode. ``path`` may also be
+    ``"folder:PATH"``.
+    """
+    text = os.fspath(path)
+    if text.startswith("folder:"):
+        text = text[len("folder:") :]
+    options = {"image_size": image_size, "channels": channels, "version": _CACHE_VERSION}
+    return _cache_paths(Path(text), options, cache_dir)
 
 
 def _cache_paths(root: Path, options: dict[str, Any], cache_dir: str | os.PathLike | None) -> Path:
