@@ -256,7 +256,7 @@ def test_csv_points(tmp_path):
     [
         ("x,y\n1,2\n", "line 1: 'x,y' looks like a header"),
         ("1,2\n3,4\n5,oops\n", "line 3: '5,oops' is not a list of numbers"),
-        ("1,2\n3\n", "line 2: 1 values where the lines before have 2"),
+        ("1,2\n3\n", "line 2: 1 value where the lines before have 2"),
         ("1,2,3\n", "line 1: 3 values; points must be 1-D or 2-D"),
         ("1,2\nnan,4\n", "line 2: 'nan,4' holds NaN or Inf"),
         ("# nothing\n\n", "no points in the file"),
@@ -311,6 +311,12 @@ def test_empty_folder(capsys, tmp_path):
         "the folder is empty (no PNG/JPEG/BMP files in 2 folders)",
     )
     assert not (tmp_path / "o").exists()
+    (tmp_path / "bare").mkdir()
+    one_line_error(
+        capsys,
+        ["train", "--dataset", f"folder:{tmp_path / 'bare'}", "--out", str(tmp_path / "o")],
+        "(no PNG/JPEG/BMP files in 1 folder)",
+    )
     one_line_error(
         capsys, ["train", "--dataset", f"folder:{tmp_path / 'missing'}", "--out", str(tmp_path / "o")], "no such folder"
     )
@@ -447,7 +453,7 @@ def test_unreadable_files_for_real(capsys, tmp_path):
         one_line_error(
             capsys,
             ["train", "--dataset", f"folder:{tmp_path / 'p'}", "--out", str(tmp_path / "o")],
-            "1 files cannot be read (permission denied): b.png",
+            "1 file cannot be read (permission denied): b.png",
         )
     finally:
         locked.chmod(0o644)

@@ -188,14 +188,20 @@ def read_points(path: str | os.PathLike) -> Any:
             raise DataError(f"{where}, line {number}: {stripped[:40]!r} holds NaN or Inf")
         if width is None:
             if len(values) not in (1, 2):
-                raise DataError(f"{where}, line {number}: {len(values)} values; points must be 1-D or 2-D")
+                raise DataError(f"{where}, line {number}: {_count(len(values), 'value')}; points must be 1-D or 2-D")
             width = len(values)
         elif len(values) != width:
-            raise DataError(f"{where}, line {number}: {len(values)} values where the lines before have {width}")
+            found = _count(len(values), "value")
+            raise DataError(f"{where}, line {number}: {found} where the lines before have {width}")
         rows.append(values)
     if not rows:
         raise DataError(f"{where}: no points in the file")
     return np.asarray(rows, dtype=np.float32)  # (N, D)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 file"``, ``"3 files"``: the messages read as sentences."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _is_number(text: str) -> bool:
@@ -501,7 +507,7 @@ def _load_folder(
     classes = f", {len(class_names)} classes ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''})"
     source = (
         f"{where}: {n} images {c}x{h}x{w} (C x H x W){classes if class_names else ', no class subfolders'}, "
-        f"{how}" + (f", {len(skipped)} files skipped" if skipped else "")
+        f"{how}" + (f", {_count(len(skipped), 'file')} skipped" if skipped else "")
     )
     return Dataset(images, labels, where, "train", source, tuple(class_names))
 
@@ -555,12 +561,12 @@ def _decode_folder(
     if unreadable:
         more = f" and {len(unreadable) - _SHOWN} more" if len(unreadable) > _SHOWN else ""
         raise DataError(
-            f"{where}: {len(unreadable)} files cannot be read (permission denied): "
+            f"{where}: {_count(len(unreadable), 'file')} cannot be read (permission denied): "
             f"{', '.join(unreadable[:_SHOWN])}{more}; make them readable (chmod a+r) or move them out"
         )
     if not decoded:
         if not scan.files:
-            raise DataError(f"{where}: the folder is empty (no PNG/JPEG/BMP files in {scan.folders} folders)")
+            raise DataError(f"{where}: the folder is empty (no PNG/JPEG/BMP files in {_count(scan.folders, 'folder')})")
         raise DataError(f"{where}: none of its {len(scan.files)} files is a readable image: {_names(skipped)}")
     if channels is None:
         grey = [name for name, _, colour in decoded if not colour]
