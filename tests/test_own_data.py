@@ -291,6 +291,25 @@ def test_colour_shapes_are_colour_balanced_and_seeded(tmp_path):
     assert ds.class_names == ("circle", "square") and ds.images.shape == (6, 3, 32, 32)
 
 
+def test_colour_shapes_from_a_palette():
+    """With ``palette=`` every image holds two different colours of the palette (plus noise)."""
+    palette = [(255, 0, 0), (0, 0, 255), (0, 200, 0)]
+    images, _ = colour_shapes(30, 16, seed=1, noise=0.0, palette=palette)
+    pairs = set()
+    for picture in images:
+        values, counts = np.unique(picture.reshape(-1, 3), axis=0, return_counts=True)
+        colours = [tuple(int(v) for v in c) for c in values]
+        assert len(colours) == 2 and set(colours) <= set(palette), colours
+        background = colours[int(np.argmax(counts))]  # a shape covers less than half the picture
+        pairs.add((background, colours[int(np.argmin(counts))]))
+    assert len(pairs) > 3  # several (background, shape) pairs, drawn from the palette
+    noisy, _ = colour_shapes(30, 16, seed=1, palette=palette)
+    assert np.abs(noisy.astype(int) - images).max() > 0  # the default noise still applies
+    assert np.array_equal(colour_shapes(5, 16, seed=2)[0], colour_shapes(5, 16, seed=2, palette=None)[0])
+    with pytest.raises(ValueError, match="at least two RGB colours"):
+        colour_shapes(2, 16, palette=[(1, 2, 3)])
+
+
 # ----------------------------------------------------------------------------
 # Every bad input: one line, a non-zero status, no traceback
 # ----------------------------------------------------------------------------
