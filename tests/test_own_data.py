@@ -399,6 +399,7 @@ def test_cgan_needs_two_classes(capsys, tmp_path):
     )
     one_line_error(capsys, [*argv, "--dataset", f"folder:{tmp_path / 'flat'}"], "the data has no class labels")
     assert not (tmp_path / "o").exists()
+    assert "4 images 1x16x16 (C x H x W), 1 class (cats)" in load_source(f"folder:{tmp_path / 'one'}").source
 
 
 @pytest.mark.parametrize(

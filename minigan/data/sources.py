@@ -201,7 +201,8 @@ def read_points(path: str | os.PathLike) -> Any:
 
 def _count(n: int, noun: str) -> str:
     """``"1 file"``, ``"3 files"``: the messages read as sentences."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    plural = noun + ("es" if noun.endswith("s") else "s")  # class -> classes
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _is_number(text: str) -> bool:
@@ -504,7 +505,8 @@ def _load_folder(
     a, b = value_range
     images = (pixels.astype(np.float32) / 255.0 * (b - a) + a).astype(np.float32)  # uint8 -> value_range
     n, c, h, w = images.shape
-    classes = f", {len(class_names)} classes ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''})"
+    named = ", ".join(class_names[:5]) + (", ..." if len(class_names) > 5 else "")
+    classes = f", {_count(len(class_names), 'class')} ({named})"
     source = (
         f"{where}: {n} images {c}x{h}x{w} (C x H x W){classes if class_names else ', no class subfolders'}, "
         f"{how}" + (f", {_count(len(skipped), 'file')} skipped" if skipped else "")
