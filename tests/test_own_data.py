@@ -146,6 +146,26 @@ def test_folder_cache_is_reused_until_the_folder_changes(tmp_path, caplog):
     assert "from the cache" in load_source(f"folder:{root}", cache_dir=cache).source
 
 
+def test_folder_cache_names_where_the_decoded_images_are(tmp_path):
+    root = tmp_path / "pics"
+    save_png(root / "a" / "x.png", colour((10, 20, 30)))
+    save_png(root / "b" / "y.png", colour((200, 100, 0)))
+    cache_dir = tmp_path / "cache"
+    where = sources.folder_cache(root, image_size=8, channels=3, cache_dir=cache_dir)
+    assert not where.exists()
+    ds = load_source(f"folder:{root}", image_size=8, channels=3, cache_dir=cache_dir, value_range=(0.0, 1.0))
+    assert sorted(p.name for p in where.iterdir()) == ["images.npy", "labels.npy", "manifest.json"]
+    manifest = json.loads((where / "manifest.json").read_text())
+    assert [f[0] for f in manifest["files"]] == ["a/x.png", "b/y.png"] and manifest["class_names"] == ["a", "b"]
+    assert manifest["options"]["image_size"] == 8 and manifest["options"]["channels"] == 3
+    pixels = np.load(where / "images.npy")
+    assert pixels.dtype == np.uint8 and pixels.shape == (2, 3, 8, 8)
+    np.testing.assert_allclose(ds.images, pixels / 255.0, atol=1e-6)
+    # "folder:PATH" names the same cache; other options another one.
+    assert sources.folder_cache(f"folder:{root}", 8, 3, cache_dir) == where
+    assert sources.folder_cache(root, 8, 1, cache_dir) != where
+
+
 def test_skipped_files_are_named_on_every_load(tmp_path, caplog):
     root = tmp_path / "pics"
     for i in range(3):
@@ -236,7 +256,7 @@ def test_csv_points(tmp_path):
     [
         ("x,y\n1,2\n", "line 1: 'x,y' looks like a header"),
         ("1,2\n3,4\n5,oops\n", "line 3: '5,oops' is not a list of numbers"),
-        ("1,2\n3\n", "line 2: 1 values where the lines before have 2"),
+        ("1,2\n3\n", "line 2: 1 value where the lines before have 2"),
         ("1,2,3\n", "line 1: 3 values; points must be 1-D or 2-D"),
         ("1,2\nnan,4\n", "line 2: 'nan,4' holds NaN or Inf"),
         ("# nothing\n\n", "no points in the file"),
@@ -271,6 +291,25 @@ def test_colour_shapes_are_colour_balanced_and_seeded(tmp_path):
     assert ds.class_names == ("circle", "square") and ds.images.shape == (6, 3, 32, 32)
 
 
+def test_colour_shapes_from_a_palette():
+    """With ``palette=`` every image holds two different colours of the palette (plus noise)."""
+    palette = [(255, 0, 0), (0, 0, 255), (0, 200, 0)]
+    images, _ = colour_shapes(30, 16, seed=1, noise=0.0, palette=palette)
+    pairs = set()
+    for picture in images:
+        values, counts = np.unique(picture.reshape(-1, 3), axis=0, return_counts=True)
+        colours = [tuple(int(v) for v in c) for c in values]
+        assert len(colours) == 2 and set(colours) <= set(palette), colours
+        background = colours[int(np.argmax(counts))]  # a shape covers less than half the picture
+        pairs.add((background, colours[int(np.argmin(counts))]))
+    assert len(pairs) > 3  # several (background, shape) pairs, drawn from the palette
+    noisy, _ = colour_shapes(30, 16, seed=1, palette=palette)
+    assert np.abs(noisy.astype(int) - images).max() > 0  # the default noise still applies
+    assert np.array_equal(colour_shapes(5, 16, seed=2)[0], colour_shapes(5, 16, seed=2, palette=None)[0])
+    with pytest.raises(ValueError, match="at least two RGB colours"):
+        colour_shapes(2, 16, palette=[(1, 2, 3)])
+
+
 # ----------------------------------------------------------------------------
 # Every bad input: one line, a non-zero status, no traceback
 # ----------------------------------------------------------------------------
@@ -291,6 +330,12 @@ def test_empty_folder(capsys, tmp_path):
         "the folder is empty (no PNG/JPEG/BMP files in 2 folders)",
     )
     assert not (tmp_path / "o").exists()
+    (tmp_path / "bare").mkdir()
+    one_line_error(
+        capsys,
+        ["train", "--dataset", f"folder:{tmp_path / 'bare'}", "--out", str(tmp_path / "o")],
+        "(no PNG/JPEG/BMP files in 1 folder)",
+    )
     one_line_error(
         capsys, ["train", "--dataset", f"folder:{tmp_path / 'missing'}", "--out", str(tmp_path / "o")], "no such folder"
     )
@@ -354,6 +399,7 @@ def test_cgan_needs_two_classes(capsys, tmp_path):
     )
     one_line_error(capsys, [*argv, "--dataset", f"folder:{tmp_path / 'flat'}"], "the data has no class labels")
     assert not (tmp_path / "o").exists()
+    assert "4 images 1x16x16 (C x H x W), 1 class (cats)" in load_source(f"folder:{tmp_path / 'one'}").source
 
 
 @pytest.mark.parametrize(
@@ -427,7 +473,7 @@ def test_unreadable_files_for_real(capsys, tmp_path):
         one_line_error(
             capsys,
             ["train", "--dataset", f"folder:{tmp_path / 'p'}", "--out", str(tmp_path / "o")],
-            "1 files cannot be read (permission denied): b.png",
+            "1 file cannot be read (permission denied): b.png",
         )
     finally:
         locked.chmod(0o644)

@@ -168,7 +168,8 @@ def test_the_tutorials_extra_brings_what_the_chapters_import():
     # IPython comes with ipykernel; cupy is the optional GPU backend (the [gpu] extra); course is the
     # shim; a chapter in NEEDS names its own optional package (torch: the [torch] extra).
     optional = {"minigan", "IPython", "cupy", "course", *NEEDS.values()}
-    third_party = imported - set(sys.stdlib_module_names) - optional
+    distribution = {"PIL": "pillow"}  # an import name -> the package that installs it, where they differ
+    third_party = {distribution.get(m, m) for m in imported - set(sys.stdlib_module_names) - optional}
     assert third_party and third_party <= installed, f"not installed by [tutorials]: {third_party - installed}"
 
 

@@ -101,6 +101,65 @@ def test_save_gif_from_batches_and_pngs(tmp_path):
         assert im.n_frames == 3
 
 
+def _primaries(value_range=(-1.0, 1.0)):
+    """Three 4x4 RGB images, pure red, green and blue, as (3, 3, 4, 4) in ``value_range``."""
+    low, high = value_range
+    x = np.full((3, 3, 4, 4), low, dtype=np.float32)
+    for i in range(3):
+        x[i, i] = high  # image i lights channel i only
+    return x
+
+
+def test_save_gif_keeps_colour_from_batches_and_pngs(tmp_path):
+    """RGB batches (and RGB PNGs) become colour GIF frames: red stays red, not a grey level."""
+    frames = [_primaries(), _primaries()[::-1]]
+    path = images.save_gif(frames, tmp_path / "rgb.gif", captions=["a", "b"], nrow=3, scale=2)
+    pngs = [images.save_image_grid(f, tmp_path / f"f{i}.png", nrow=3, scale=2) for i, f in enumerate(frames)]
+    from_pngs = images.save_gif(pngs, tmp_path / "from_png.gif", captions=["a", "b"])
+    strip, padding, cell = 14, 4, 8 + 4  # caption strip; padding and image size at scale 2
+    for gif in (path, from_pngs):
+        with Image.open(gif) as im:
+            assert im.n_frames == 2
+            for index, order in enumerate(([0, 1, 2], [2, 1, 0])):
+                im.seek(index)
+                rgb = np.asarray(im.convert("RGB"), dtype=int)
+                for column, channel in enumerate(order):
+                    pixel = rgb[strip + padding + 3, padding + column * cell + 3]
+                    expected = np.zeros(3, dtype=int)
+                    expected[channel] = 255
+                    np.testing.assert_array_equal(pixel, expected, err_msg=f"{gif.name} frame {index}")
+
+
+def test_save_interpolation_draws_colour(tmp_path):
+    """A colour generator's interpolation is an RGB PNG; its value range is respected."""
+
+    def generator(z):
+        # Red that grows with z[0], green and blue off: (n, 3, 2, 2) in [0, 1].
+        red = minigan.functions.sigmoid(z[:, 0:1]).reshape(z.shape[0], 1, 1, 1)
+        mask = np.zeros((1, 3, 2, 2), dtype=np.float32)
+        mask[:, 0] = 1.0
+        return red * minigan.Tensor(B.asarray(mask))
+
+    path = images.save_interpolation(
+        generator, np.array([-3.0, 0.0]), np.array([3.0, 0.0]), tmp_path / "i.png", steps=3, mode="linear",
+        value_range=(0.0, 1.0), scale=1,
+    )  # fmt: skip
+    pixels = read_png(path)
+    assert pixels.shape == (1 * 4 + 2, 3 * 4 + 2, 3)  # one row of three 2x2 RGB tiles, padding 2
+    reds = pixels[2, [2, 6, 10], 0].astype(int)
+    expected = np.round(255 / (1 + np.exp(-np.array([-3.0, 0.0, 3.0]))))
+    np.testing.assert_allclose(reds, expected, atol=1)
+    assert (pixels[2, [2, 6, 10], 1:] == 0).all()
+
+
+def test_make_grid_rgb_layout():
+    """(N, 3, H, W) -> (rows, cols, 3) with each image's channels kept apart."""
+    grid = images.make_grid(_primaries((0.0, 1.0)), nrow=3, padding=1, value_range=(0.0, 1.0))
+    assert grid.shape == (1 * 5 + 1, 3 * 5 + 1, 3)
+    for i in range(3):
+        np.testing.assert_array_equal(grid[1, 1 + 5 * i], np.eye(3)[i])
+
+
 def test_save_gif_errors(tmp_path):
     with pytest.raises(ValueError):
         images.save_gif([], tmp_path / "x.gif")

@@ -45,6 +45,7 @@ _EXPORTS = {
     "glyph_digits": "glyphs",
     "load_source": "sources",
     "DataError": "sources",
+    "folder_cache": "sources",
     "colour_shapes": "shapes",
     "write_shape_folder": "shapes",
     "outlines": "paired",

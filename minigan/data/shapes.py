@@ -19,17 +19,30 @@ Read next: ``minigan/data/sources.py`` (how such a folder is read).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from minigan.backend import host_np as np
 
-__all__ = ["SHAPES", "colour_shapes", "write_shape_folder"]
+__all__ = ["PALETTE", "SHAPES", "colour_shapes", "write_shape_folder"]
 
 SHAPES = ("circle", "square", "triangle")
 
 
-def colour_shapes(n: int, size: int = 32, *, classes: int = 3, seed: int = 0, noise: float = 6.0) -> tuple[Any, Any]:
+#: Six well-separated colours for ``palette=``: red, green, blue, yellow, white, near-black.
+PALETTE = ((220, 40, 40), (40, 180, 70), (40, 80, 220), (240, 210, 40), (235, 235, 235), (30, 30, 30))
+
+
+def colour_shapes(
+    n: int,
+    size: int = 32,
+    *,
+    classes: int = 3,
+    seed: int = 0,
+    noise: float = 6.0,
+    palette: Sequence[Sequence[float]] | None = None,
+) -> tuple[Any, Any]:
     """``n`` RGB images of coloured shapes: uint8 ``(n, size, size, 3)`` and int64 labels ``(n,)``.
 
     Args:
@@ -39,20 +52,31 @@ def colour_shapes(n: int, size: int = 32, *, classes: int = 3, seed: int = 0, no
             through them, so the classes are balanced.
         seed: the same seed draws the same images.
         noise: standard deviation of the pixel noise, in 0..255 units.
+        palette: None (default): shape and background colours drawn from the whole RGB cube.
+            A list of RGB colours (such as :data:`PALETTE`): both drawn from it, never the same
+            one; a data set a small GAN learns in far fewer steps (a few colour pairs, not a
+            continuum of them).
     """
     if not 1 <= classes <= len(SHAPES):
         raise ValueError(f"classes must be 1..{len(SHAPES)}, got {classes}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
+    colours = None if palette is None else np.asarray(palette, dtype=np.float64).reshape(-1, 3)
+    if colours is not None and (len(colours) < 2 or colours.min() < 0 or colours.max() > 255):
+        raise ValueError(f"palette must hold at least two RGB colours in 0..255, got {palette!r}")
     rng = np.random.default_rng(seed)
     labels = np.arange(n, dtype=np.int64) % classes
     rows, cols = np.mgrid[0:size, 0:size] + 0.5  # pixel centres, (size, size) each
     images = np.empty((n, size, size, 3), dtype=np.uint8)
     for i in range(n):
-        background = rng.uniform(0, 255, 3)
-        colour = rng.uniform(0, 255, 3)
-        while np.abs(colour - background).sum() < 200:  # keep the shape visible on its background
+        if colours is not None:
+            first, second = rng.choice(len(colours), size=2, replace=False)  # two different entries
+            background, colour = colours[first], colours[second]
+        else:
+            background = rng.uniform(0, 255, 3)
             colour = rng.uniform(0, 255, 3)
+            while np.abs(colour - background).sum() < 200:  # keep the shape visible on its background
+                colour = rng.uniform(0, 255, 3)
         radius = rng.uniform(0.2, 0.35) * size
         cy, cx = rng.uniform(radius, size - radius, 2)
         inside = _shape_mask(SHAPES[labels[i]], rows - cy, cols - cx, radius)
@@ -74,12 +98,18 @@ def _shape_mask(shape: str, dy: Any, dx: Any, r: float) -> Any:
 
 
 def write_shape_folder(
-    path: str | os.PathLike, n: int = 600, size: int = 32, *, classes: int = 3, seed: int = 0
+    path: str | os.PathLike,
+    n: int = 600,
+    size: int = 32,
+    *,
+    classes: int = 3,
+    seed: int = 0,
+    palette: Sequence[Sequence[float]] | None = None,
 ) -> Path:
     """Write :func:`colour_shapes` as ``path/<shape>/<index>.png`` (RGB PNGs); returns ``path``."""
     from PIL import Image
 
-    images, labels = colour_shapes(n, size, classes=classes, seed=seed)
+    images, labels = colour_shapes(n, size, classes=classes, seed=seed, palette=palette)
     root = Path(path)
     for k in range(classes):
         (root / SHAPES[k]).mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ __all__ = [
     "DataError",
     "convert_images",
     "fingerprint",
+    "folder_cache",
     "load_source",
     "parse_source",
     "read_points",
@@ -187,14 +188,21 @@ def read_points(path: str | os.PathLike) -> Any:
             raise DataError(f"{where}, line {number}: {stripped[:40]!r} holds NaN or Inf")
         if width is None:
             if len(values) not in (1, 2):
-                raise DataError(f"{where}, line {number}: {len(values)} values; points must be 1-D or 2-D")
+                raise DataError(f"{where}, line {number}: {_count(len(values), 'value')}; points must be 1-D or 2-D")
             width = len(values)
         elif len(values) != width:
-            raise DataError(f"{where}, line {number}: {len(values)} values where the lines before have {width}")
+            found = _count(len(values), "value")
+            raise DataError(f"{where}, line {number}: {found} where the lines before have {width}")
         rows.append(values)
     if not rows:
         raise DataError(f"{where}: no points in the file")
     return np.asarray(rows, dtype=np.float32)  # (N, D)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 file"``, ``"3 files"``: the messages read as sentences."""
+    plural = noun + ("es" if noun.endswith("s") else "s")  # class -> classes
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _is_number(text: str) -> bool:
@@ -433,6 +441,26 @@ def _scan(root: Path) -> _Scan:
     return _Scan(files, folders)
 
 
+def folder_cache(
+    path: str | os.PathLike,
+    image_size: int | None = None,
+    channels: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """The folder where :func:`load_source` caches ``folder:path`` decoded with these options.
+
+    It holds ``images.npy`` (uint8 ``(N, C, H, W)``), ``labels.npy`` and ``manifest.json`` (the
+    files' names, sizes and mtimes, the options, the class names and the skipped files), once the
+    folder has been loaded; delete it to force a fresh decode. ``path`` may also be
+    ``"folder:PATH"``.
+    """
+    text = os.fspath(path)
+    if text.startswith("folder:"):
+        text = text[len("folder:") :]
+    options = {"image_size": image_size, "channels": channels, "version": _CACHE_VERSION}
+    return _cache_paths(Path(text), options, cache_dir)
+
+
 def _cache_paths(root: Path, options: dict[str, Any], cache_dir: str | os.PathLike | None) -> Path:
     if cache_dir is None:
         from minigan.data.mnist import default_cache_dir
@@ -477,10 +505,11 @@ def _load_folder(
     a, b = value_range
     images = (pixels.astype(np.float32) / 255.0 * (b - a) + a).astype(np.float32)  # uint8 -> value_range
     n, c, h, w = images.shape
-    classes = f", {len(class_names)} classes ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''})"
+    named = ", ".join(class_names[:5]) + (", ..." if len(class_names) > 5 else "")
+    classes = f", {_count(len(class_names), 'class')} ({named})"
     source = (
         f"{where}: {n} images {c}x{h}x{w} (C x H x W){classes if class_names else ', no class subfolders'}, "
-        f"{how}" + (f", {len(skipped)} files skipped" if skipped else "")
+        f"{how}" + (f", {_count(len(skipped), 'file')} skipped" if skipped else "")
     )
     return Dataset(images, labels, where, "train", source, tuple(class_names))
 
@@ -534,12 +563,12 @@ def _decode_folder(
     if unreadable:
         more = f" and {len(unreadable) - _SHOWN} more" if len(unreadable) > _SHOWN else ""
         raise DataError(
-            f"{where}: {len(unreadable)} files cannot be read (permission denied): "
+            f"{where}: {_count(len(unreadable), 'file')} cannot be read (permission denied): "
             f"{', '.join(unreadable[:_SHOWN])}{more}; make them readable (chmod a+r) or move them out"
         )
     if not decoded:
         if not scan.files:
-            raise DataError(f"{where}: the folder is empty (no PNG/JPEG/BMP files in {scan.folders} folders)")
+            raise DataError(f"{where}: the folder is empty (no PNG/JPEG/BMP files in {_count(scan.folders, 'folder')})")
         raise DataError(f"{where}: none of its {len(scan.files)} files is a readable image: {_names(skipped)}")
     if channels is None:
         grey = [name for name, _, colour in decoded if not colour]
