@@ -155,16 +155,46 @@ PRESETS: dict[str, dict[str, Any]] = {
     "ch4-ring": {**_CH4_2D, "data": "ring", "lr_decay_steps": 3000, "stop_at": 3000},
     "ch4-grid": {**_CH4_2D, "data": "grid", "lr_decay_steps": 4000, "stop_at": 4000},
     # Chapter 4, section 1: an MLP G (latent 4, 32 wide) on two far modes, Adam 0.005, batches of 512.
-    "ch4-far-modes": dict(data="mixture-1d-far", loss="ns", g_lr=5e-3, d_lr=5e-3, beta1=0.5, latent_dim=4,
-                          g_hidden=32, g_layers=2, d_hidden=32, d_layers=2, batch_size=512, lr_decay_steps=2000,
-                          stop_at=2000, n_points=2000),  # fmt: skip
+    "ch4-far-modes": dict(
+        data="mixture-1d-far",
+        loss="ns",
+        g_lr=5e-3,
+        d_lr=5e-3,
+        beta1=0.5,
+        latent_dim=4,
+        g_hidden=32,
+        g_layers=2,
+        d_hidden=32,
+        d_layers=2,
+        batch_size=512,
+        lr_decay_steps=2000,
+        stop_at=2000,
+        n_points=2000,
+    ),
     "ch7-minimax": {**_CH7, "loss": "minimax"},
     "ch7-ns": {**_CH7, "loss": "ns"},
     # Chapter 7, section 6: the critics' own optimizers.
-    "ch7-wgan": {**_CH7, "loss": "wgan", "optimizer": "rmsprop", "g_lr": 5e-5, "d_lr": 5e-5, "d_steps": 5,
-                 "clip_value": 0.01, "d_head_start": 0},  # fmt: skip
-    "ch7-wgan-gp": {**_CH7, "loss": "wgan-gp", "g_lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5,
-                    "gp_weight": 10.0, "d_head_start": 0},  # fmt: skip
+    "ch7-wgan": {
+        **_CH7,
+        "loss": "wgan",
+        "optimizer": "rmsprop",
+        "g_lr": 5e-5,
+        "d_lr": 5e-5,
+        "d_steps": 5,
+        "clip_value": 0.01,
+        "d_head_start": 0,
+    },
+    "ch7-wgan-gp": {
+        **_CH7,
+        "loss": "wgan-gp",
+        "g_lr": 1e-4,
+        "d_lr": 1e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+        "d_steps": 5,
+        "gp_weight": 10.0,
+        "d_head_start": 0,
+    },
 }
 
 #: The view of each data set: (x0, x1, y0, y1); for 1-D data y is D's output axis.
