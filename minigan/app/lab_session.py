@@ -418,8 +418,9 @@ class LabSession:
             if self.playing and not self._stop.is_set():
                 self._guarded(self._train_one_step)
                 now = time.perf_counter()
-                if now - self._last_frame_at >= self._frame_interval():
-                    self._publish_frame()
+                # A frame when one is due, and at once when training just paused itself (an error, stop_at).
+                if not self.playing or now - self._last_frame_at >= self._frame_interval():
+                    self._guarded(self._publish_frame)
 
     def _frame_interval(self) -> float:
         """Seconds between frames: 1/fps, or longer when frames are slow, so that they take at most 10%."""
@@ -575,7 +576,7 @@ class LabSession:
 
     def _g_step_with_chain(self) -> None:
         """One G update, and the chain it follows for the first fake point of the view."""
-        z0 = Tensor(self._view_z.data[:1])
+        z0 = Tensor(self._view_z.data[:1, ...])
         before = self._point_report(z0)
         params_before = [B.copy(p.data) for p in self.G.parameters()]
         stats = self.trainer.generator_step()
