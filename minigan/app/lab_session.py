@@ -503,6 +503,7 @@ class LabSession:
         self._set_real_view()
         self._history: dict[str, list[float]] = {k: [] for k in ("step", "d_loss", "g_loss", "d_real", "d_fake")}
         self._history_stride, self._pending = 1, 0
+        self._sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
         self._last_d_stats: dict[str, Any] | None = None
         self._last_record: Any = None
         self._chain = None
@@ -633,19 +634,30 @@ class LabSession:
         return _host(shown)
 
     def _record_history(self) -> None:
-        """Move the trainer's new records into the downsampled curves (the trainer keeps none of them)."""
+        """Move the trainer's new records into the curves (the trainer keeps none of them).
+
+        Each point of a curve is the mean of ``_history_stride`` consecutive steps (plotted at the
+        last one): a mean, not a sample, so that a loss oscillating from step to step does not alias
+        into a false zigzag when the curve is thinned.
+        """
         records, self.trainer.history = self.trainer.history, []
-        h = self._history
+        h, keys = self._history, ("d_loss", "g_loss", "d_real", "d_fake")
         for r in records:
+            for key in keys:
+                self._sums[key] += float(r[key])
             self._pending += 1
             if self._pending < self._history_stride:
                 continue
+            h["step"].append(r["step"])
+            for key in keys:
+                h[key].append(_finite_or_none(self._sums[key] / self._pending))
+                self._sums[key] = 0.0
             self._pending = 0
-            for key in h:
-                h[key].append(_finite_or_none(r[key]) if key != "step" else r["step"])
-        if len(h["step"]) > HISTORY_POINTS:  # keep every other point, and from now on take half as many
-            for key in h:
-                h[key] = h[key][::2]
+        if len(h["step"]) > HISTORY_POINTS:  # merge neighbours in pairs, and from now on average twice as many
+            for key in keys:
+                v = h[key]
+                h[key] = [None if a is None or b is None else (a + b) / 2 for a, b in zip(v[::2], v[1::2])]
+            h["step"] = h["step"][1::2]
             self._history_stride *= 2
 
     def _publish_frame(self) -> None:
