@@ -231,7 +231,7 @@ def test_settings_change_while_running(lab):
     assert (lab.session.trainer.clip_value, lab.session.g_opt.lr) == (0.05, 2e-4)
     state = request(lab, "POST", "/api/settings", {"d_hidden": 16})[1]  # a new shape: a reset
     assert state["step"] == 0 and "rebuilt" in state["message"]
-    assert 16 in lab.session.D.parameters()[0].shape and lab.session.trainer.step == 0
+    assert 16 in lab.session.D.parameters()[0].shape  # (and it trains on: still playing)
 
 
 def test_drawn_points_and_one_d_data(lab):
