@@ -288,3 +288,35 @@ def test_command_line_flags():
     options = cli.command_options(args)
     assert (options.port, options.no_browser, options.preset, options.seed) == (0, True, "ch7-ns", 2)
     assert options.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("preset, mixture", [("ch4-ring", "ring_2d"), ("ch4-grid", "grid_2d")])
+def test_chapter_4_presets_are_the_chapters_runs_bit_for_bit(preset, mixture):
+    """`--preset ch4-ring` trains exactly what chapter 4's `train_2d` trains, frames and all."""
+    import minigan
+    import minigan.nn as nn
+    from minigan import backend as B
+    from minigan.data import toy
+    from minigan.gan import GANTrainer
+    from minigan.gan.trainer import CosineLR
+    from minigan.optim import Adam
+
+    steps = 4
+    rng = minigan.Generator(0)  # chapter 4's mlp_pair(0) and train_2d, over `steps` steps
+    G = nn.Sequential(nn.Dense(16, 128, rng=rng), nn.ReLU(), nn.Dense(128, 128, rng=rng), nn.ReLU(),
+                      nn.Dense(128, 2, rng=rng))  # fmt: skip
+    D = nn.Sequential(nn.Dense(2, 128, rng=rng), nn.LeakyReLU(0.2), nn.Dense(128, 128, rng=rng),
+                      nn.LeakyReLU(0.2), nn.Dense(128, 1, rng=rng))  # fmt: skip
+    g_opt, d_opt = Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999)), Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    chapter = GANTrainer(G, D, g_opt, d_opt, getattr(toy, mixture)(), loss="ns", latent_dim=16, batch_size=256,
+                         r1_gamma=0.1, seed=0, n_fixed=2500)  # fmt: skip
+    chapter.train(steps, [CosineLR([g_opt, d_opt], steps)])
+
+    settings = settings_for(preset, seed=None)
+    settings.lr_decay_steps, settings.n_points = steps, 100  # the chapter's schedule, over `steps`
+    lab = LabSession(settings)
+    for _ in range(steps):
+        lab._train_one_step()
+        lab._publish_frame()  # frames in between, as when the page is open
+    ours, theirs = lab.G.parameters() + lab.D.parameters(), G.parameters() + D.parameters()
+    assert all(bool(B.to_host(B.xp().all(a.data == b.data))) for a, b in zip(ours, theirs))
