@@ -19,6 +19,7 @@ from minigan.app.common import UsageError
 from minigan.app.lab import LabOptions, settings_for, start_lab
 from minigan.app.lab_session import (
     PRESETS,
+    SETTINGS,
     LabRequestError,
     LabSession,
     LabSettings,
@@ -268,6 +269,7 @@ def test_an_error_in_training_pauses_with_a_message(lab, monkeypatch):
 # ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_presets_are_valid_and_train(name):
+    assert set(PRESETS[name]) == set(SETTINGS)  # complete: one preset after another leaves nothing behind
     settings = settings_for(name, seed=3)
     assert settings.seed == 3
     session = LabSession(LabSettings(**{**vars(settings), "n_points": 50}))

@@ -121,10 +121,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
     def _refuse(self, status: int, message: str) -> None:
+        # The body of a refused request may be unread: close the connection rather than parse it as the next one.
+        self.close_connection = True
         self._send_json(status, {"error": message})
 
     def _checked(self, needs_origin: bool) -> bool:

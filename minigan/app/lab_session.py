@@ -150,7 +150,8 @@ _CH4_2D = dict(loss="ns", g_lr=1e-3, d_lr=1e-3, beta1=0.5, beta2=0.999, latent_d
 _CH7 = dict(data="ring", g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.999, d_steps=1, latent_dim=16, g_hidden=128,
             g_layers=2, d_hidden=128, d_layers=2, batch_size=256, r1_gamma=0.0, d_head_start=100, seed=0)  # fmt: skip
 
-#: ``minigan lab --preset NAME``: the settings of the chapters' figures (tutorials/04, 07).
+#: ``minigan lab --preset NAME``: the settings of the chapters' figures (tutorials/04, 07), over the defaults
+#: (completed below, so that choosing one preset after another leaves nothing of the first behind).
 PRESETS: dict[str, dict[str, Any]] = {
     "ch4-ring": {**_CH4_2D, "data": "ring", "lr_decay_steps": 3000, "stop_at": 3000},
     "ch4-grid": {**_CH4_2D, "data": "grid", "lr_decay_steps": 4000, "stop_at": 4000},
@@ -196,6 +197,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "d_head_start": 0,
     },
 }
+
+PRESETS = {name: {**asdict(LabSettings()), **values} for name, values in PRESETS.items()}
 
 #: The view of each data set: (x0, x1, y0, y1); for 1-D data y is D's output axis.
 VIEWS: dict[str, tuple[float, float, float, float]] = {
