@@ -206,9 +206,11 @@ def test_frames_arrive_and_change_while_training(lab):
 def test_one_d_step_one_g_step_step_and_reset(lab):
     state = control(lab, "step_d")
     assert (state["d_updates"], state["g_updates"], state["step"]) == (1, 0, 0)
+    assert set(state["stats"]) == {"d_loss", "d_real", "d_fake"}  # what the D step alone measured
     state = control(lab, "step_g")
     assert (state["d_updates"], state["g_updates"]) == (1, 1)
     chain = lab.session.latest_frame()["chain"]
+    assert state["stats"]["g_loss"] == chain["g_loss"]
     assert len(chain["point"]) == len(chain["gradient"]) == len(chain["moved_to"]) == 2
     assert chain["g_param_change"] > 0 and chain["moved_to"] != chain["point"] and chain["g_updates"] == 1
     state = control(lab, "step")

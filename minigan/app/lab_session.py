@@ -466,7 +466,7 @@ class LabSession:
             self.playing = False
         elif action == "step_d":
             self.playing = False
-            self._last_d_stats = self.trainer.discriminator_step()
+            self._partial.update(self._d_stats(self.trainer.discriminator_step()))
         elif action == "step_g":
             self.playing = False
             self._g_step_with_chain()
@@ -507,14 +507,15 @@ class LabSession:
         self._history: dict[str, list[float]] = {k: [] for k in ("step", "d_loss", "g_loss", "d_real", "d_fake")}
         self._history_stride, self._pending = 1, 0
         self._sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
-        self._last_d_stats: dict[str, Any] | None = None
+        # The numbers shown: the last full step's record, overridden by any D or G step alone since.
         self._last_record: Any = None
+        self._partial: dict[str, Any] = {}
         self._chain = None
         self._message = None
         self._rate_window = (time.perf_counter(), 0)
         self.steps_per_second = 0.0
         for _ in range(s.d_head_start):  # chapter 7: D learns alone first, G stays as initialised
-            self._last_d_stats = self.trainer.discriminator_step()
+            self._partial.update(self._d_stats(self.trainer.discriminator_step()))
 
     def _optimizers(self) -> tuple[Any, Any]:
         s = self.settings
@@ -571,12 +572,17 @@ class LabSession:
             t = min(self.trainer.step, s.lr_decay_steps) / s.lr_decay_steps
             scale = 0.5 * (1.0 + math.cos(math.pi * t))
             self.g_opt.lr, self.d_opt.lr = max(s.g_lr * scale, 1e-12), max(s.d_lr * scale, 1e-12)
-        self._last_record = self.trainer.train_step()
+        self._last_record, self._partial = self.trainer.train_step(), {}
         if s.stop_at and self.trainer.step >= s.stop_at:
             self.playing = False
             self._message = f"paused at step {self.trainer.step} (stop_at)"
         if len(self.trainer.history) > 200:  # the lab keeps its own downsampled curves (_record_history)
             self._record_history()
+
+    @staticmethod
+    def _d_stats(stats: dict[str, Any]) -> dict[str, Any]:
+        """What a D update alone changes of the numbers shown (still on the device)."""
+        return {k: stats[k] for k in ("d_loss", "d_real", "d_fake")}
 
     def _g_step_with_chain(self) -> None:
         """One G update, and the chain it follows for the first fake point of the view."""
@@ -584,6 +590,7 @@ class LabSession:
         before = self._point_report(z0)
         params_before = [B.copy(p.data) for p in self.G.parameters()]
         stats = self.trainer.generator_step()
+        self._partial["g_loss"] = stats["g_loss"]
         xp = B.xp()
         moved = sum(
             float(_host(xp.sum((p.data - old) ** 2))) for p, old in zip(self.G.parameters(), params_before)
@@ -674,8 +681,7 @@ class LabSession:
         stats: dict[str, Any] = {}
         if last is not None:
             stats = {k: _finite_or_none(last[k]) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
-        elif self._last_d_stats is not None:  # only D steps so far (a head start, or "D step")
-            stats = {k: _finite_or_none(_host(self._last_d_stats[k])) for k in ("d_loss", "d_real", "d_fake")}
+        stats.update({k: _finite_or_none(_host(v)) for k, v in self._partial.items()})
         if any(v is None for v in stats.values()) and self.playing:
             self.playing = False
             self._message = "paused: a loss became NaN or infinite; lower the learning rates, then reset"
