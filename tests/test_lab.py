@@ -324,3 +324,23 @@ def test_chapter_4_presets_are_the_chapters_runs_bit_for_bit(preset, mixture):
         lab._publish_frame()  # frames in between, as when the page is open
     ours, theirs = lab.G.parameters() + lab.D.parameters(), G.parameters() + D.parameters()
     assert all(bool(B.to_host(B.xp().all(a.data == b.data))) for a, b in zip(ours, theirs))
+
+
+def test_the_number_of_open_event_streams_is_capped(lab, monkeypatch):
+    from minigan.app import lab as lab_module
+
+    monkeypatch.setattr(lab_module, "MAX_STREAMS", 1)
+    conn = http.client.HTTPConnection("127.0.0.1", lab.port, timeout=30)
+    conn.request("GET", "/events", headers={"Host": f"127.0.0.1:{lab.port}"})
+    first = conn.getresponse()
+    assert first.status == 200
+    first.readline()  # the stream is open and counted
+    status, answer = request(lab, "GET", "/events")
+    assert status == 503 and "too many pages open" in answer["error"]
+    first.close()
+    conn.close()
+    deadline = time.time() + 20  # the server notices the closed stream at its next write
+    while request(lab, "GET", "/api/state")[0] == 200 and lab.httpd.streams:
+        control(lab, "step")
+        assert time.time() < deadline
+    assert read_frames(lab, 1)

@@ -55,6 +55,8 @@ DESCRIPTION = (
 
 #: The largest request body accepted (a drawing of MAX_POINTS points fits comfortably).
 MAX_BODY = 256 * 1024
+#: The most event streams (open pages) served at once.
+MAX_STREAMS = 8
 #: The page's files and their content types.
 STATIC = {"/": "index.html", "/index.html": "index.html", "/lab.js": "lab.js", "/lab.css": "lab.css"}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
@@ -164,7 +166,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._refuse(404, f"no such page: {path}")
 
     def _stream_events(self) -> None:
-        """Server-Sent Events: each new frame as ``event: frame``; a comment every 15 s keeps the line open."""
+        """Server-Sent Events: each new frame as ``event: frame``; a comment every 15 s keeps the line open.
+
+        At most :data:`MAX_STREAMS` at once: each holds a thread, and a page reloaded in a loop must
+        not pile them up.
+        """
+        with self.server.streams_lock:
+            if self.server.streams >= MAX_STREAMS:
+                self._refuse(503, f"too many pages open ({MAX_STREAMS}); close one and reload")
+                return
+            self.server.streams += 1
+        try:
+            self._send_frames()
+        finally:
+            with self.server.streams_lock:
+                self.server.streams -= 1
+
+    def _send_frames(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
@@ -266,6 +284,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.session = session
         self.closing = threading.Event()
+        self.streams, self.streams_lock = 0, threading.Lock()
         port = self.server_address[1]
         self.url = f"http://127.0.0.1:{port}/"
         self.allowed_hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
