@@ -280,9 +280,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     # would share that port, so there it stays off.
     allow_reuse_address = sys.platform != "win32"
 
-    def __init__(self, address: tuple[str, int], session: LabSession) -> None:
+    session: LabSession  # set by start_lab once the port is bound
+
+    def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _Handler)
-        self.session = session
         self.closing = threading.Event()
         self.streams, self.streams_lock = 0, threading.Lock()
         port = self.server_address[1]
@@ -347,9 +348,8 @@ def start_lab(options: LabOptions) -> LabServer:
         settings = settings_for(options.preset, options.seed)
     except LabRequestError as e:
         raise UsageError(str(e)) from None
-    session = LabSession(settings)
-    try:
-        httpd = _HTTPServer((options.host, options.port), session)
+    try:  # the port first: a taken one is reported before any network is built
+        httpd = _HTTPServer((options.host, options.port))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UsageError(
@@ -357,6 +357,7 @@ def start_lab(options: LabOptions) -> LabServer:
                 "choose another with --port, or --port 0 for any free one"
             ) from None
         raise UsageError(f"cannot listen on {options.host}:{options.port}: {e.strerror or e}") from None
+    httpd.session = session = LabSession(settings)
     session.start()
     return LabServer(httpd, session)
 

@@ -415,7 +415,7 @@ class LabSession:
 
     # -- the training thread ------------------------------------------------------
     def _run(self) -> None:
-        self._publish_frame()
+        self._guarded(self._publish_frame)
         while not self._stop.is_set():
             self._apply_commands(block=not self.playing)
             if self.playing and not self._stop.is_set():
