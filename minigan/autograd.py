@@ -14,7 +14,7 @@ itself recorded as a graph and can be differentiated again. That is how
 second derivatives, and so the WGAN-GP gradient penalty, come for free.
 
 Two pieces of global state exist, both scoped switches: the grad mode
-(:func:`no_grad` / :func:`enable_grad`) and the anomaly mode
+(:func:`no_grad` / :func:`enable_grad`; one per thread, as in PyTorch) and the anomaly mode
 (:func:`detect_anomaly`), which checks every forward and backward result for
 NaN/Inf and stops at the first one, naming the operation and the layer.
 
@@ -24,6 +24,7 @@ Read next: ``minigan/functions/basic.py`` (the primitives: add, mul, matmul, ...
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -46,26 +47,35 @@ __all__ = [
     "tensor",
 ]
 
+
 # ----------------------------------------------------------------------------
-# Grad mode: the one scoped global switch.
+# Grad mode: the one scoped switch, one per thread.
 # ----------------------------------------------------------------------------
-_grad_enabled = True
+class _GradMode(threading.local):
+    """Whether this thread records graphs. Per thread, as in PyTorch: `minigan lab` trains in a background
+    thread, and a ``no_grad()`` there must not switch recording off in the thread that runs a notebook
+    (two threads entering and leaving ``no_grad`` in turn would otherwise leave it off for good)."""
+
+    enabled = True  # a class attribute: every new thread starts with grad mode on
+
+
+_grad_state = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when new operations are recorded for backpropagation."""
-    return _grad_enabled
+    """True when new operations are recorded for backpropagation (in this thread)."""
+    return _grad_state.enabled
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = enabled
+    state = _grad_state
+    previous = state.enabled
+    state.enabled = enabled
     try:
         yield
     finally:
-        _grad_enabled = previous
+        state.enabled = previous
 
 
 def no_grad() -> contextlib.AbstractContextManager[None]:
@@ -273,7 +283,7 @@ class Function:
             self.layer = anomaly.current_layer()  # named again if the backward of this operation blows up
             anomaly.check_finite(self, y, "forward", self.layer)
         out = Tensor(y)
-        if _grad_enabled:
+        if _grad_state.enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
                 self.inputs = inputs

@@ -1,12 +1,11 @@
 """The ``minigan`` command line (also ``python -m minigan``): the parser, and nothing else.
 
-One ``argparse`` parser with a sub-command per task (``summary``, ``train``, ``sample``,
-``evaluate``; ``export`` and ``import``, the PyTorch bridge, declare theirs in their app modules). Each is
-an ``add_<name>_command(subparsers)`` naming the function in :mod:`minigan.app` that does the work.
-:func:`main` turns the parsed flags into the command's options dataclass (a field per flag, of
-the same name), calls it, and reports a :class:`~minigan.app.common.UsageError` (a bad option,
-a missing file, a data set that cannot be found) as one ``minigan: error: ...`` line with exit
-status 2, without a traceback.
+One ``argparse`` parser with a sub-command per task (``summary``, ``train``, ``sample``, ``evaluate``; ``export``,
+``import`` and ``lab`` declare theirs in their app modules). Each is an ``add_<name>_command(subparsers)``
+naming the function in :mod:`minigan.app` that does the work.
+:func:`main` turns the parsed flags into the command's options dataclass (a field per flag, of the same name),
+calls it, and reports a :class:`~minigan.app.common.UsageError` (a bad option, a missing file, a data set that
+cannot be found) as one ``minigan: error: ...`` line with exit status 2, without a traceback.
 
 Read next: ``minigan/__main__.py``, then ``minigan/app/__init__.py``.
 """
@@ -20,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minigan.app import evaluate, export, import_, sample, summary, train
+from minigan.app import evaluate, export, import_, lab, sample, summary, train
 from minigan.app.common import UsageError, one_line, quiet_downloads
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -247,6 +246,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_evaluate_command,
     export.add_export_command,  # the PyTorch bridge: flags declared in minigan/app/export.py, import_.py
     import_.add_import_command,
+    lab.add_lab_command,  # the live page in the browser: minigan/app/lab.py
 ]
 
 

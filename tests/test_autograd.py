@@ -714,3 +714,30 @@ def test_layers_built_without_rng_start_differently_and_manual_seed_makes_them_r
     assert nn.Dense(4, 4, rng=5).weight.shape == (4, 4)  # an explicit seed still works
     with pytest.raises(TypeError, match="manual_seed takes an int"):
         minigan.manual_seed(1.5)
+
+
+def test_grad_mode_is_per_thread():
+    """`no_grad` in one thread (say, minigan lab's training thread) leaves another thread's mode alone,
+    even when the two enter and leave it interleaved."""
+    import threading
+
+    inside, leave = threading.Event(), threading.Event()
+    seen = []
+
+    def other():
+        seen.append(minigan.is_grad_enabled())  # a new thread starts with grad mode on
+        with minigan.no_grad():
+            inside.set()
+            leave.wait(10)
+        seen.append(minigan.is_grad_enabled())
+
+    t = threading.Thread(target=other)
+    with minigan.no_grad():
+        t.start()
+        inside.wait(10)
+    assert minigan.is_grad_enabled()  # the other thread is still inside its no_grad
+    x = minigan.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * x).sum().requires_grad
+    leave.set()
+    t.join(10)
+    assert seen == [True, True] and minigan.is_grad_enabled()

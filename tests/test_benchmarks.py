@@ -54,6 +54,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "time_to_quality.py": (["--quick", "--out", "{tmp}"], "time_to_quality.json"),
     "variations.py": (["--quick", "--out", "{tmp}"], "variations.json"),
     "pretrained.py": (["--quick", "--folder", "{tmp}", "--runs", "{tmp}/runs", "cgan", "ring-2d"], None),
+    "lab_speed.py": (["--quick", "--out", "{tmp}"], "lab_speed.json"),
 }
 #: the scripts with PyTorch columns, run again with torch hidden (and any extra arguments for that run)
 NO_TORCH: dict[str, list[str]] = {

@@ -53,6 +53,14 @@ def test_ring_and_grid_layout():
     grid = toy.grid_2d()
     assert grid.n_modes == 25 and grid.sigma == 0.05
     assert {tuple(m) for m in grid.means} == {(a, b) for a in (-4, -2, 0, 2, 4) for b in (-4, -2, 0, 2, 4)}
+    moons = toy.two_moons()
+    assert moons.n_modes == 100 and moons.sigma == 0.08 and moons.dim == 2
+    upper, lower = moons.means[:50], moons.means[50:]
+    assert all(math.hypot(x, y) == pytest.approx(1.0) and y >= -1e-12 for x, y in upper)  # around (0, 0), above
+    assert all(math.hypot(x - 1.0, y - 0.5) == pytest.approx(1.0) and y <= 0.5 + 1e-12 for x, y in lower)
+    assert host(moons.sample(10, minigan.Generator(0))).shape == (10, 2)
+    with pytest.raises(ValueError):
+        toy.two_moons(points_per_moon=1)
     with pytest.raises(ValueError):
         toy.Mixture([[0.0], [1.0, 2.0]], 1.0)
     with pytest.raises(ValueError):

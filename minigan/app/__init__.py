@@ -17,7 +17,9 @@ Read in this order:
   evaluation during training, outputs, the 1-D experiments);
 - ``sample.py``, ``evaluate.py``, ``summary.py``: the other commands;
 - ``export.py``, ``import_.py``: `minigan export --to torch` and `minigan import`, the files around
-  the PyTorch bridge of :mod:`minigan.interop.torch`.
+  the PyTorch bridge of :mod:`minigan.interop.torch`;
+- ``lab.py``, ``lab_session.py`` (and the page in ``lab_static/``): `minigan lab`, a GAN training
+  live in the browser.
 
 The library they drive is below: :mod:`minigan.gan.run` (resumable runs), :mod:`minigan.data`,
 :mod:`minigan.metrics`, :mod:`minigan.viz`.

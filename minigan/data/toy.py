@@ -9,7 +9,9 @@ Everything here is a mixture of isotropic Gaussians with equal weights::
 - :func:`mixture_1d`: two modes on the line, ``"near"`` (a linear generator averages
   them into one wide Gaussian) or ``"far"`` (it collapses onto one of them);
 - :func:`ring_2d`: 8 Gaussians on a circle of radius 1, sigma 0.01;
-- :func:`grid_2d`: 25 Gaussians at {-4,-2,0,2,4}^2, sigma 0.05.
+- :func:`grid_2d`: 25 Gaussians at {-4,-2,0,2,4}^2, sigma 0.05;
+- :func:`two_moons`: two interleaving half circles (scikit-learn's ``make_moons`` shape), as
+  100 small Gaussians strung along the arcs.
 
 The last two are the standard mode-collapse benchmarks; :func:`mode_metrics`
 scores generated samples against them (modes captured, percent high quality,
@@ -38,6 +40,7 @@ __all__ = [
     "mixture_1d",
     "mode_metrics",
     "ring_2d",
+    "two_moons",
 ]
 
 
@@ -153,6 +156,21 @@ def grid_2d(values: Sequence[float] = (-4.0, -2.0, 0.0, 2.0, 4.0), sigma: float 
     """Gaussians at every point of ``values`` x ``values`` (25 modes by default)."""
     means = [[float(a), float(b)] for a in values for b in values]
     return Mixture(means, sigma, name=f"grid of {len(means)}")
+
+
+def two_moons(points_per_moon: int = 50, sigma: float = 0.08) -> Mixture:
+    """Two interleaving half circles of radius 1: the upper one centred at (0, 0), the lower one at (1, 0.5).
+
+    The shape of scikit-learn's ``make_moons``, written as a mixture: ``points_per_moon`` Gaussians
+    evenly spaced along each arc, so that with the default ``sigma`` the arcs look continuous and
+    :func:`mode_metrics` can still count which parts of them a generator covers.
+    """
+    if points_per_moon < 2:
+        raise ValueError(f"points_per_moon must be >= 2, got {points_per_moon}")
+    angles = [math.pi * k / (points_per_moon - 1) for k in range(points_per_moon)]
+    upper = [[math.cos(t), math.sin(t)] for t in angles]
+    lower = [[1.0 - math.cos(t), 0.5 - math.sin(t)] for t in angles]
+    return Mixture(upper + lower, sigma, name="two moons")
 
 
 def mode_metrics(samples: Any, mixture: Mixture, n_sigma: float = 3.0) -> dict[str, Any]:
