@@ -87,7 +87,10 @@ def test_the_page_trains_steers_and_draws(lab, browser):
 
     # Pause: the numbers shown are the server's, exactly.
     el("pause").click()
-    wait_for(lambda: not session.playing and frame_seq() == session.latest_frame()["seq"], what="the paused frame")
+    # The frame published after the pause says playing: False; until it is on the page, a frame
+    # from the last moments of play may still be on its way.
+    paused = lambda: session.latest_frame()["playing"] is False  # noqa: E731
+    wait_for(lambda: paused() and frame_seq() == session.latest_frame()["seq"], what="the paused frame")
     frame = session.latest_frame()
     assert int(el("stat-step").get_attribute("data-value")) == frame["step"]
     for key, value in frame["stats"].items():
