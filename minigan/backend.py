@@ -40,7 +40,16 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import numpy as np
+# OpenBLAS's worker threads spin for 2^28 CPU cycles (about a tenth of a second) after each matrix
+# product before they sleep. Between products minigan runs copies and element-wise passes, on
+# this thread and on its own pool (split_batch, map_rows), and spinning workers take the cores
+# from them: on the 2-core machine the MLP-GAN step at two threads took 14-18 ms with the default
+# and 12 ms with 2^16 cycles (about 30 us, longer than the gap between two products of a layer;
+# benchmarks/README.md). A value the user set wins. OpenBLAS reads it when NumPy loads it, so it
+# has no effect when NumPy was imported before minigan.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+
+import numpy as np  # noqa: E402 (after the setting above)
 
 __all__ = [
     "Backend",
