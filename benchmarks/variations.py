@@ -12,9 +12,9 @@ discriminator on (input, output) pairs plus ``l1_weight`` x L1) and once on the 
 - wall time of the training, and a grid of input | GAN output | L1-only output | target.
 
 Tasks (``minigan.data.paired``): ``outlines`` (Sobel edges -> digit), ``super-resolution``
-(7x7 block averages, repeated to 28x28 -> digit), ``inpainting`` (a central 12x12 hole -> digit,
-L1 on the hole only), and ``cyclegan``: handwritten MNIST digits <-> the built-in typeset glyph
-digits, unpaired (``CycleTrainer``), scored by class preservation in both directions (the
+(7x7 block averages, repeated to 28x28 -> digit), ``inpainting`` (a central 12x12 hole -> digit;
+G fills the hole only, the known pixels are pasted back, L1 on the hole), and ``cyclegan``:
+handwritten MNIST digits <-> the built-in typeset glyph digits, unpaired (``CycleTrainer``), scored by class preservation in both directions (the
 translated digit must still read as its source's class) and the cycle reconstruction error.
 
 Usage::
@@ -84,12 +84,13 @@ def paired_task(task: str, args: argparse.Namespace, train: Any, test: Any, clf:
         G, D = networks(args, 1, 1, seed=0)  # the same initial weights for both
         trainer = PairedTrainer(
             G, D, adam(G, args.lr), adam(D, args.lr), x_train, y_train, masks=m_train,
-            l1_weight=args.l1_weight, adversarial=kind == "gan", batch_size=args.batch, seed=0,
+            composite=m_train is not None, l1_weight=args.l1_weight, adversarial=kind == "gan",
+            batch_size=args.batch, seed=0,
         )  # fmt: skip
         t0 = time.perf_counter()
         trainer.train(args.steps)
         row[f"{kind}_seconds"] = time.perf_counter() - t0
-        out = trainer.translate(x_test)
+        out = trainer.translate(x_test, m_test)
         outputs[kind] = out
         row[f"{kind}_class"] = float((clf.probs(out).argmax(axis=1) == test_labels).mean())
         row[f"{kind}_psnr"] = float(np.mean(metrics.psnr(out, y_test)))

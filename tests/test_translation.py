@@ -176,3 +176,16 @@ def test_cycle_bad_arguments_are_refused():
         make_cycle(identity_weight=0, a=squares(8), b=squares(8, size=16))
     with pytest.raises(ValueError, match="direction"):
         make_cycle().translate(squares(1), "ba-ab")
+
+
+def test_composite_keeps_the_known_pixels():
+    y = squares()
+    holed, mask = paired.with_hole(y, 3)
+    tr, _, _ = make(masks=mask, x=holed, y=y, composite=True)
+    tr.train(2)
+    out = tr.translate(holed, mask)
+    keep = ~np.broadcast_to(mask, y.shape)
+    assert np.array_equal(out[keep], holed[keep])  # only the hole is G's
+    assert not np.array_equal(out[~keep], holed[~keep])
+    with pytest.raises(ValueError, match="composite needs masks"):
+        make(composite=True)

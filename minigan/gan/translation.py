@@ -49,6 +49,10 @@ class PairedTrainer:
         g_optimizer, d_optimizer: over G's and D's parameters.
         inputs, targets: host arrays ``(N, Cx, H, W)`` and ``(N, Cy, H, W)``, the pairs.
         masks: optional ``(N, 1, H, W)`` booleans: the L1 term counts only these pixels.
+        composite: with masks (inpainting), use G's output only inside the mask: the image D
+            judges and L1 compares is ``mask * G(x) + (1 - mask) * x``, so the known pixels stay as
+            they are and G only fills the hole (a context encoder). Needs as many channels in x as
+            in y.
         loss: a GAN loss name of :func:`minigan.gan.get_loss` ("ns", "lsgan", "hinge", ...).
         l1_weight: weight of the L1 term (pix2pix: 100).
         adversarial: False trains G on the L1 term alone (D is left untouched): the baseline.
@@ -66,6 +70,7 @@ class PairedTrainer:
         targets: Any,
         *,
         masks: Any = None,
+        composite: bool = False,
         loss: str | GANLoss = "ns",
         l1_weight: float = 100.0,
         adversarial: bool = True,
@@ -83,7 +88,10 @@ class PairedTrainer:
             raise ValueError(f"batch_size must be from 1 to the number of pairs ({inputs.shape[0]}), got {batch_size}")
         if l1_weight < 0 or (not adversarial and l1_weight == 0):
             raise ValueError(f"l1_weight must be >= 0, and > 0 without the adversarial term; got {l1_weight}")
+        if composite and (masks is None or inputs.shape[1] != targets.shape[1]):
+            raise ValueError("composite needs masks and as many channels in the inputs as in the targets")
         self.G, self.D, self.g_opt, self.d_opt = G, D, g_optimizer, d_optimizer
+        self.composite = composite
         self.loss = get_loss(loss)
         self.l1_weight, self.adversarial, self.batch_size = float(l1_weight), adversarial, batch_size
         dtype = B.float_dtype()
@@ -114,6 +122,12 @@ class PairedTrainer:
         mask = None if self.masks is None else Tensor(xp.take(self.masks, idx, axis=0))
         return Tensor(pick[0]), Tensor(pick[1]), mask
 
+    def complete(self, x: Tensor, out: Tensor, mask: Tensor | None) -> Tensor:
+        """G's output as the image to judge: inside the mask only when ``composite``, else all of it."""
+        if not self.composite or mask is None:
+            return out
+        return out * mask + x * (1.0 - mask)  # (N, 1, H, W) masks broadcast over the channels
+
     def reconstruction(self, fake: Tensor, target: Tensor, mask: Tensor | None) -> Tensor:
         """Mean |fake - target|, over the masked pixels (every channel) when a mask is given."""
         err = F.abs(fake - target)
@@ -121,9 +135,9 @@ class PairedTrainer:
             return F.mean(err)
         return F.sum(err * mask) / (F.sum(mask) * fake.shape[1])  # (N, 1, H, W) broadcast over the C channels
 
-    def discriminator_step(self, x: Tensor, y: Tensor) -> dict[str, float]:
+    def discriminator_step(self, x: Tensor, y: Tensor, mask: Tensor | None = None) -> dict[str, float]:
         """One update of D on real pairs (x, y) and fake pairs (x, G(x)), G held constant."""
-        fake = self.G(x)
+        fake = self.complete(x, self.G(x), mask)
         d_real = self.D(F.concat([x, y], axis=1))  # (N, Cx, H, W) ++ (N, Cy, H, W) along the channels
         d_fake = self.D(F.concat([x, fake.detach()], axis=1))  # detach: G is held constant in the D step
         loss = self.loss.d_loss(d_real, d_fake)
@@ -135,7 +149,7 @@ class PairedTrainer:
     def generator_step(self, x: Tensor, y: Tensor, mask: Tensor | None) -> dict[str, float]:
         """One update of G: fool D about (x, G(x)) through the frozen D, and be close to y."""
         with frozen(self.D):  # D passes gradients through but gets none
-            fake = self.G(x)
+            fake = self.complete(x, self.G(x), mask)
             l1 = self.reconstruction(fake, y, mask)
             loss = self.l1_weight * l1
             stats = {"l1": l1.item()}
@@ -156,7 +170,7 @@ class PairedTrainer:
         :class:`~minigan.gan.GANTrainer` defers that, this small trainer does not yet).
         """
         x, y, mask = self.next_batch()
-        stats = self.discriminator_step(x, y) if self.adversarial else {}
+        stats = self.discriminator_step(x, y, mask) if self.adversarial else {}
         stats.update(self.generator_step(x, y, mask))
         self.step += 1
         stats["step"] = self.step
@@ -166,8 +180,9 @@ class PairedTrainer:
         """``steps`` training steps; the statistics of each."""
         return [self.train_step() for _ in range(steps)]
 
-    def translate(self, inputs: Any, batch_size: int = 256) -> Any:
-        """G's outputs for host ``inputs`` (N, Cx, H, W), in eval mode, as a host array."""
+    def translate(self, inputs: Any, masks: Any = None, batch_size: int = 256) -> Any:
+        """G's outputs for host ``inputs`` (N, Cx, H, W), in eval mode, as a host array
+        (with ``composite``, only inside the host ``masks`` (N, 1, H, W); the rest is the input)."""
         inputs = np.asarray(inputs)
         was_training = self.G.training
         self.G.eval()
@@ -176,7 +191,10 @@ class PairedTrainer:
                 parts = []
                 for i in range(0, inputs.shape[0], batch_size):
                     x = Tensor(B.asarray(inputs[i : i + batch_size], dtype=B.float_dtype()))
-                    parts.append(B.to_host(self.G(x).data))
+                    m = None
+                    if masks is not None:
+                        m = Tensor(B.asarray(np.asarray(masks[i : i + batch_size]), dtype=B.float_dtype()))
+                    parts.append(B.to_host(self.complete(x, self.G(x), m).data))
         finally:
             self.G.train(was_training)
         return np.concatenate(parts, axis=0)
