@@ -11,11 +11,12 @@ discriminator on (input, output) pairs plus ``l1_weight`` x L1) and once on the 
   inpainting;
 - wall time of the training, and a grid of input | GAN output | L1-only output | target.
 
-Tasks (``minigan.data.paired``): ``outlines`` (Sobel edges -> digit), ``super-resolution``
-(7x7 block averages, repeated to 28x28 -> digit), ``inpainting`` (a central 12x12 hole -> digit;
-G fills the hole only, the known pixels are pasted back, L1 on the hole), and ``cyclegan``:
-handwritten MNIST digits <-> the built-in typeset glyph digits, unpaired (``CycleTrainer``), scored by class preservation in both directions (the
-translated digit must still read as its source's class) and the cycle reconstruction error.
+Tasks (``minigan.data.paired``): ``outlines`` (Sobel edges -> digit), ``super-resolution`` (7x7
+block averages, repeated to 28x28 -> digit), ``inpainting`` (a central 12x12 hole -> digit; G
+fills the hole only, the known pixels are pasted back, L1 on the hole), and ``cyclegan``:
+handwritten MNIST digits <-> the built-in typeset glyph digits, unpaired (``CycleTrainer``),
+scored by class preservation in both directions (the translated digit must still read as its
+source's class) and the cycle reconstruction error.
 
 Usage::
 
