@@ -35,6 +35,10 @@ from typing import Any
 
 __all__ = [
     "THREAD_VARS",
+    "add_method_args",
+    "child_args",
+    "quick_method",
+    "time_child",
     "BusyMeter",
     "busy_summary",
     "child_result",
@@ -224,3 +228,28 @@ def busy_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 def python_cmd(script: str, *args: str) -> list[str]:
     """``[python, script, *args]`` with the running interpreter."""
     return [sys.executable, script, *args]
+
+
+def add_method_args(p: Any, *, threads: list[int], block_seconds: float, unit: str) -> None:
+    """The method's options for a script's parser: --threads, --rounds, --blocks, --block-seconds, --warmup."""
+    p.add_argument("--threads", nargs="+", type=int, default=threads, help="thread counts, the same for every library")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (each launches every contender once)")
+    p.add_argument("--blocks", type=int, default=3, help="timed blocks per process")
+    p.add_argument("--block-seconds", type=float, default=block_seconds, help="about how long a timed block lasts")
+    p.add_argument("--warmup", type=int, default=3, help=f"untimed {unit} before the first block")
+
+
+def quick_method(args: Any) -> None:
+    """``--quick``: 2 rounds of 1 short block after 1 warm-up call (a smoke run, not a measurement)."""
+    args.rounds, args.blocks, args.warmup, args.block_seconds = 2, 1, 1, 0.05
+
+
+def child_args(args: Any) -> list[str]:
+    """The method's options of the parent, to pass on to a child process."""
+    out = ["--blocks", str(args.blocks), "--warmup", str(args.warmup), "--block-seconds", str(args.block_seconds)]
+    return out + ["--quick"] * bool(getattr(args, "quick", False))
+
+
+def time_child(step: Callable[[], Any], sync: Callable[[], Any], args: Any) -> dict[str, Any]:
+    """:func:`time_blocks` with a child's options."""
+    return time_blocks(step, sync, blocks=args.blocks, warmup=args.warmup, block_seconds=args.block_seconds)

@@ -183,10 +183,7 @@ def child(args: argparse.Namespace) -> int:
         return 0
     case = cases(n_img, n_vec, c)[args.case]
     timed = contender(case, args.child)
-    res = _isolated.time_blocks(
-        timed, timed.sync, blocks=args.blocks, warmup=args.warmup, block_seconds=args.block_seconds
-    )
-    _isolated.child_result(res)
+    _isolated.child_result(_isolated.time_child(timed, timed.sync, args))
     return 0
 
 
@@ -195,8 +192,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     use_torch = torch is not None and not args.no_torch
     n_img, n_vec, c, gemm_n, reps = _sizes(args.quick)
     script = str(Path(__file__).resolve())
-    common = ["--blocks", str(args.blocks), "--warmup", str(args.warmup), "--block-seconds", str(args.block_seconds)]
-    common += ["--quick"] * args.quick
+    common = _isolated.child_args(args)
     mi = machine("numpy")
     rows = []
     for threads in args.threads:
@@ -278,11 +274,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--layers", nargs="+", default=FAMILIES, choices=FAMILIES, help="layer families to time")
-    p.add_argument("--threads", nargs="+", type=int, default=[2], help="thread counts, the same for both libraries")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (each launches both contenders)")
-    p.add_argument("--blocks", type=int, default=3, help="timed blocks per process")
-    p.add_argument("--block-seconds", type=float, default=0.3, help="about how long a timed block lasts")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls before the first block")
+    _isolated.add_method_args(p, threads=[2], block_seconds=0.3, unit="calls")
     p.add_argument("--no-torch", action="store_true", help="leave out PyTorch: time minigan only")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds of 1 short block: a smoke run")
     p.add_argument("--out", default="runs/benchmarks", help="folder for ops.json and ops.md")
@@ -290,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--case", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.rounds, args.blocks, args.warmup, args.block_seconds = 2, 1, 1, 0.05
+        _isolated.quick_method(args)
     if args.child:
         return child(args)
     minigan.set_backend("numpy")

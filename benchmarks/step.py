@@ -395,10 +395,7 @@ def child(args: argparse.Namespace) -> int:
     else:
         step = DezeroStep(key, minigan.to_numpy(real), latent)
         extra = {"dtype": step.dtype()}
-    res = _isolated.time_blocks(
-        step, step.sync, blocks=args.blocks, warmup=args.warmup, block_seconds=args.block_seconds
-    )
-    _isolated.child_result({**res, **extra})
+    _isolated.child_result({**_isolated.time_child(step, step.sync, args), **extra})
     return 0
 
 
@@ -408,8 +405,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     use_torch = torch is not None and not args.no_torch
     use_dezero = not args.no_dezero and _has_dezero()
     script = str(Path(__file__).resolve())
-    common = ["--backend", args.backend, "--blocks", str(args.blocks), "--warmup", str(args.warmup)]
-    common += ["--block-seconds", str(args.block_seconds)]
+    common = ["--backend", args.backend, *_isolated.child_args(args)]
     rows = []
     for threads in args.threads:
         for key in args.models:
@@ -517,12 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="model pairs to time")
     p.add_argument("--batch", nargs="+", type=int, default=[64, 256], help="batch sizes")
-    p.add_argument("--threads", nargs="+", type=int, default=[1, 2], help="thread counts, the same for every library")
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"], help="minigan's backend")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (each launches every contender once)")
-    p.add_argument("--blocks", type=int, default=3, help="timed blocks per process")
-    p.add_argument("--block-seconds", type=float, default=0.5, help="about how long a timed block lasts")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps before the first block")
+    _isolated.add_method_args(p, threads=[1, 2], block_seconds=0.5, unit="steps")
     p.add_argument("--no-torch", action="store_true", help="leave out PyTorch")
     p.add_argument("--no-dezero", action="store_true", help="leave out DeZero")
     p.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 1 short block, 1 warm-up step")
@@ -531,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", choices=["minigan", "torch", "dezero"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.rounds, args.blocks, args.warmup, args.block_seconds = 2, 1, 1, 0.05
+        _isolated.quick_method(args)
     if args.backend == "cupy":
         try:
             minigan.set_backend("cupy")

@@ -49,6 +49,16 @@ def tensor32(shape, seed=0, requires_grad=True, channels_last=False):
     return minigan.Tensor(B.xp().permute_dims(nhwc, (0, 3, 1, 2)), requires_grad=requires_grad)
 
 
+def assert_split_is_bitwise(run, chunks):
+    """``run()`` (a list of arrays or Tensors) gives the same bits with one chunk and with ``chunks``."""
+    with B.split_work(1):
+        one = run()
+    with B.split_work(chunks):
+        split = run()
+    for a, b in zip(one, split):
+        assert_bitwise(a, b)
+
+
 def value_and_grads(fn, shapes, channels_last=False):
     """fn(*inputs) and the gradients of sum(fn * w) for all inputs."""
     xs = [tensor32(s, seed=i, channels_last=channels_last) for i, s in enumerate(shapes)]
@@ -64,12 +74,7 @@ def test_leaky_relu_split(shape, chunks):
     act = mnn.LeakyReLU(0.2)
     last = shape == "channels-last"
     shape = (5, 3, 4, 4) if last else shape
-    with B.split_work(1):
-        one = value_and_grads(act, [shape], channels_last=last)
-    with B.split_work(chunks):
-        split = value_and_grads(act, [shape], channels_last=last)
-    for a, b in zip(one, split):
-        assert_bitwise(a, b)
+    assert_split_is_bitwise(lambda: value_and_grads(act, [shape], channels_last=last), chunks)
 
 
 @pytest.mark.parametrize("chunks", [2, 3])
@@ -84,12 +89,7 @@ def test_batch_norm_split(shape, chunks):
         out = value_and_grads(bn, [shape], channels_last=last)
         return [*out, bn.gamma.grad, bn.beta.grad, bn.running_mean, bn.running_var]
 
-    with B.split_work(1):
-        one = run()
-    with B.split_work(chunks):
-        split = run()
-    for a, b in zip(one, split):
-        assert_bitwise(a, b)
+    assert_split_is_bitwise(run, chunks)
 
 
 @pytest.mark.parametrize(
@@ -106,12 +106,7 @@ def test_convolution_copies_split(layer):
         out = value_and_grads(net, [(5, 3, 7, 7)])
         return [*out, *(p.grad for p in net.parameters())]
 
-    with B.split_work(1):
-        one = run()
-    with B.split_work(3):
-        split = run()
-    for a, b in zip(one, split):
-        assert_bitwise(a, b)
+    assert_split_is_bitwise(run, 3)
 
 
 @pytest.mark.parametrize("make", [Adam.gan_defaults, lambda ps: SGD(ps, lr=0.1, momentum=0.9), RMSprop])
@@ -126,12 +121,7 @@ def test_optimizer_updates_split(make):
             opt.step()
         return [p.data for p in net.parameters()]
 
-    with B.split_work(1):
-        one = run()
-    with B.split_work(3):
-        split = run()
-    for a, b in zip(one, split):
-        assert_bitwise(a, b)
+    assert_split_is_bitwise(run, 3)
 
 
 @pytest.mark.parametrize("key", ["mlp", "conv"])
@@ -156,12 +146,7 @@ def test_whole_gan_steps_split(key):
             t.train_step()
         return [p.data for p in (*G.parameters(), *D.parameters())]
 
-    with B.split_work(1):
-        one = run()
-    with B.split_work(2):
-        split = run()
-    for a, b in zip(one, split):
-        assert_bitwise(a, b)
+    assert_split_is_bitwise(run, 2)
 
 
 @settings(max_examples=25, deadline=None)
