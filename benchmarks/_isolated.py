@@ -42,6 +42,7 @@ __all__ = [
     "BusyMeter",
     "busy_summary",
     "child_result",
+    "launch",
     "paired_ratio",
     "python_cmd",
     "round_medians",
@@ -174,7 +175,8 @@ def child_result(result: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------
 # The parent: launch the contenders one after another, A B A B ...
 # ----------------------------------------------------------------------------
-def _launch(cmd: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
+def launch(cmd: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run one child and return its ``RESULT`` (a RuntimeError with its output if it failed)."""
     proc = subprocess.run(list(cmd), env=env, capture_output=True, text=True, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -197,7 +199,7 @@ def run_alternating(
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     for r in range(rounds):
         for name, cmd in commands.items():
-            res = _launch(cmd, env)
+            res = launch(cmd, env)
             out[name].append(res)
             if log is not None:
                 ms = 1e3 * statistics.median(res["times"])

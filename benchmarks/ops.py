@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         peak: dict[str, Any] = {"gemm_n": gemm_n, "threads": threads}
         for lib in ["numpy"] + ["torch"] * use_torch:
             cmd = _isolated.python_cmd(script, "--child", f"gemm-{lib}", "--threads", str(threads), *common)
-            res = _isolated._launch(cmd, env)
+            res = _isolated.launch(cmd, env)
             peak[f"{lib}_gemm_gflops_best"], peak[f"{lib}_gemm_gflops_median"] = res["best"], res["median"]
         print(f"{threads} thread(s): float32 GEMM {gemm_n}^3, NumPy {peak['numpy_gemm_gflops_best']:.1f} GFLOP/s")
         for index, case in enumerate(cases(n_img, n_vec, c)):

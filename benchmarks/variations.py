@@ -111,8 +111,9 @@ def paired_task(task: str, args: argparse.Namespace, train: Any, test: Any, clf:
 def cyclegan_task(args: argparse.Namespace, train: Any, test: Any, glyphs: Any, clf: Any) -> dict[str, Any]:
     (a_train, _), (a_test, a_labels) = train, test
     (b_train, _), (b_test, b_labels) = glyphs
-    G_ab, D_b = networks(args, 1, 1, seed=0)
-    G_ba, D_a = networks(args, 1, 1, seed=2)
+    # Each D judges single images of its domain (1 channel), not pairs as in pix2pix.
+    G_ab = nn.UNet(1, 1, depth=2, width=args.width, norm="batch", rng=0)
+    G_ba = nn.UNet(1, 1, depth=2, width=args.width, norm="batch", rng=2)
     D_a, D_b = nn.patch_discriminator(1, args.width, rng=4), nn.patch_discriminator(1, args.width, rng=5)
     g_opt = Adam(G_ab.parameters() + G_ba.parameters(), lr=args.lr, betas=(0.5, 0.999))
     trainer = CycleTrainer(
